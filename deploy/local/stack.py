@@ -1,0 +1,393 @@
+"""The local Lathe stack without Docker: PostgreSQL, Redis, Kafka (KRaft) and the five apps.
+
+Everything runs under one supervisord whose state lives in ``.run/``; ``down`` shuts supervisord
+down, which stops exactly the processes ``up`` started. Run with the repo's virtualenv python.
+
+    python deploy/local/stack.py up | down | status | env | logs | wait-ready
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import hashlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = Path(os.environ.get("LATHE_RUN_DIR", ROOT / ".run")).resolve()
+LOGS = RUN / "logs"
+VENV_PY = Path(sys.executable)
+SUPERVISOR_CONF = RUN / "supervisord.conf"
+SUPERVISOR_SOCK = RUN / "supervisor.sock"
+
+PG_PORT = int(os.environ.get("LATHE_PG_PORT", 55432))
+REDIS_PORT = int(os.environ.get("LATHE_REDIS_PORT", 56379))
+KAFKA_PORT = int(os.environ.get("LATHE_KAFKA_PORT", 59092))
+KAFKA_CONTROLLER_PORT = int(os.environ.get("LATHE_KAFKA_CONTROLLER_PORT", 59093))
+PG_SUPERUSER, PG_SUPERPASS = "lathe", "lathe"
+
+SERVICES = {"auth": 8001, "production": 8002, "orders": 8003, "analytics": 8004}
+GATEWAY_PORT = 8000
+ADMIN_ENV = RUN / "admin.env"
+
+
+def log(msg: str) -> None:
+    print(f"[stack] {msg}", flush=True)
+
+
+def run(*cmd: str, env: dict[str, str] | None = None, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, env={**os.environ, **(env or {})}, check=check, **kw)
+
+
+# ---------------------------------------------------------------- configuration of each server
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    if not found:
+        sys.exit("PostgreSQL server binaries not found; run `make deps`")
+    return found[-1]
+
+
+def pg_data_dir() -> Path:
+    """``.run/pgdata``, unless the postgres user cannot reach it (a checkout under /root): then a
+    directory under /var/tmp that ``.run/pgdata`` links to."""
+    link = RUN / "pgdata"
+    if link.is_symlink() or link.exists():
+        return link.resolve()
+    probe = run("runuser", "-u", "postgres", "--", "test", "-x", str(RUN), check=False)
+    if probe.returncode == 0:
+        link.mkdir(parents=True)
+        shutil.chown(link, "postgres", "postgres")
+        return link
+    target = Path("/var/tmp") / f"lathe-pgdata-{hashlib.sha1(str(RUN).encode()).hexdigest()[:10]}"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.chown(target, "postgres", "postgres")
+    link.symlink_to(target)
+    return target
+
+
+def setup_postgres() -> Path:
+    data = pg_data_dir()
+    if not (data / "PG_VERSION").exists():
+        log(f"initialising PostgreSQL cluster in {data}")
+        os.chmod(data, 0o700)
+        pwfile = data.parent / f".pw-{os.getpid()}"
+        pwfile.write_text(PG_SUPERPASS)
+        shutil.chown(pwfile, "postgres", "postgres")
+        try:
+            run(
+                "runuser", "-u", "postgres", "--", pg_bin("initdb"), "-D", str(data), "-U", PG_SUPERUSER,
+                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                "--locale=C.UTF-8", stdout=subprocess.DEVNULL,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+    return data
+
+
+def setup_redis() -> Path:
+    (RUN / "redis").mkdir(parents=True, exist_ok=True)
+    conf = RUN / "redis.conf"
+    conf.write_text(
+        f"port {REDIS_PORT}\nbind 127.0.0.1\ndir {RUN / 'redis'}\nappendonly yes\nprotected-mode yes\n"
+        "save 60 1000\n"
+    )
+    return conf
+
+
+def setup_kafka() -> Path:
+    kafka = RUN / "kafka"
+    libs = kafka / "libs"
+    if not any(libs.glob("kafka_2.13-*.jar")):
+        sys.exit("Kafka jars missing in .run/kafka/libs; run `make deps`")
+    data = kafka / "data"
+    props = kafka / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT},CONTROLLER://127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={data}",
+                "num.partitions=3",
+                "auto.create.topics.enable=true",
+                "offsets.topic.replication.factor=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+    )
+    if not (data / "meta.properties").exists():
+        log("formatting Kafka KRaft storage")
+        data.mkdir(parents=True, exist_ok=True)
+        classpath = f"{libs}/*"
+        cluster_id = run(
+            "java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid", capture_output=True, text=True
+        ).stdout.strip().splitlines()[-1]
+        run(
+            "java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
+            "--standalone", stdout=subprocess.DEVNULL,
+        )
+    return props
+
+
+# ---------------------------------------------------------------- environment of the apps
+
+def service_database_url(service: str) -> str:
+    return f"postgresql+asyncpg://lathe_{service}:lathe_{service}@127.0.0.1:{PG_PORT}/lathe"
+
+
+def admin_credentials() -> dict[str, str]:
+    if not ADMIN_ENV.exists():
+        password = f"Admin-{secrets.token_urlsafe(12)}9a"
+        ADMIN_ENV.write_text(f"LATHE_ADMIN_USERNAME=admin\nLATHE_ADMIN_PASSWORD={password}\n")
+        ADMIN_ENV.chmod(0o600)
+    return dict(line.split("=", 1) for line in ADMIN_ENV.read_text().splitlines() if "=" in line)
+
+
+def app_environment() -> dict[str, str]:
+    env = {
+        "DATABASE_URL": f"postgresql://{PG_SUPERUSER}:{PG_SUPERPASS}@127.0.0.1:{PG_PORT}/lathe",
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_PORT}",
+        "GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}",
+    }
+    for service, port in SERVICES.items():
+        prefix = f"LATHE_{service.upper()}_"
+        env |= {
+            f"{prefix}DATABASE_URL": service_database_url(service),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": env["KAFKA_BOOTSTRAP_SERVERS"],
+            f"{prefix}REDIS_URL": env["REDIS_URL"],
+            f"{prefix}PORT": str(port),
+            f"{prefix}URL": f"http://127.0.0.1:{port}",
+        }
+    env |= {
+        "LATHE_GATEWAY_PORT": str(GATEWAY_PORT),
+        "LATHE_GATEWAY_REDIS_URL": env["REDIS_URL"],
+        **{f"LATHE_GATEWAY_{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in SERVICES.items()},
+        "LATHE_AUTH_KEYS_DIR": str(RUN / "auth-keys"),
+    }
+    return env | admin_credentials()
+
+
+def write_stack_env(env: dict[str, str]) -> None:
+    (RUN / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+
+
+# ---------------------------------------------------------------- supervisord
+
+def supervisor_conf(pg_data: Path, redis_conf: Path, kafka_props: Path, env: dict[str, str]) -> str:
+    app_env = ",".join(f'{k}="{v}"' for k, v in env.items())
+    programs = {
+        "postgres": dict(
+            command=f"{pg_bin('postgres')} -D {pg_data} -p {PG_PORT} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={pg_data} -c max_connections=300 -c fsync=on",
+            user="postgres", stopsignal="INT", priority=10, autostart="true",
+        ),
+        "redis": dict(command=f"{shutil.which('redis-server')} {redis_conf}", priority=10, autostart="true"),
+        "kafka": dict(
+            command=f"java -Xms256m -Xmx1g -XX:+UseG1GC -cp {RUN / 'kafka' / 'libs'}/* kafka.Kafka {kafka_props}",
+            priority=10, autostart="true", stopwaitsecs=60,
+        ),
+    }
+    for service in [*SERVICES, "gateway"]:
+        programs[service] = dict(
+            command=f"{VENV_PY} -m lathe_{service} serve", autostart="false", environment=app_env,
+            directory=str(ROOT), priority=50, stopwaitsecs=20,
+        )
+    lines = [
+        "[unix_http_server]", f"file={SUPERVISOR_SOCK}",
+        "[supervisord]", f"logfile={LOGS / 'supervisord.log'}", f"pidfile={RUN / 'supervisord.pid'}",
+        f"childlogdir={LOGS}", "nodaemon=false",
+        "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "[supervisorctl]", f"serverurl=unix://{SUPERVISOR_SOCK}",
+    ]
+    for name, opts in programs.items():
+        lines.append(f"[program:{name}]")
+        opts = {"autorestart": "true", "startsecs": 2, "stopasgroup": "true", "killasgroup": "true",
+                "redirect_stderr": "true", "stdout_logfile": str(LOGS / f"{name}.log"),
+                "stdout_logfile_maxbytes": "50MB", **opts}
+        lines += [f"{k}={v}" for k, v in opts.items()]
+    lines += ["[group:infra]", "programs=postgres,redis,kafka",
+              "[group:apps]", f"programs={','.join([*SERVICES, 'gateway'])}"]
+    return "\n".join(lines) + "\n"
+
+
+def supervisorctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(str(VENV_PY.parent / "supervisorctl"), "-c", str(SUPERVISOR_CONF), *args, check=check,
+               capture_output=True, text=True)
+
+
+def supervisord_running() -> bool:
+    return SUPERVISOR_SOCK.exists() and supervisorctl("pid", check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- waiting
+
+def wait_for(what: str, probe, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if probe():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.5)
+    sys.exit(f"[stack] {what} did not become ready within {timeout:.0f}s; see {LOGS}")
+
+
+def tcp_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def kafka_answers() -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def probe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", request_timeout_ms=3000)
+        await admin.start()
+        try:
+            await admin.list_topics()
+            return True
+        finally:
+            await admin.close()
+
+    return asyncio.run(probe())
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        return response.status == 200
+
+
+# ---------------------------------------------------------------- database roles and schemas
+
+def provision_database() -> None:
+    """One database, one login role per service owning its schema and nothing else."""
+    import asyncpg
+
+    async def go() -> None:
+        base = f"postgresql://{PG_SUPERUSER}:{PG_SUPERPASS}@127.0.0.1:{PG_PORT}"
+        conn = await asyncpg.connect(f"{base}/postgres")
+        try:
+            for db in ("lathe", "lathe_test"):
+                if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+                    await conn.execute(f'CREATE DATABASE "{db}"')
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(f"{base}/lathe")
+        try:
+            await conn.execute("REVOKE ALL ON DATABASE lathe FROM PUBLIC; REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            for service in SERVICES:
+                role = f"lathe_{service}"
+                if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                    await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}'")
+                await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE lathe TO {role}")
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}" AUTHORIZATION {role}')
+                await conn.execute(f'ALTER ROLE {role} SET search_path = "{service}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+# ---------------------------------------------------------------- commands
+
+def up(args: argparse.Namespace) -> None:
+    for d in (RUN, LOGS):
+        d.mkdir(parents=True, exist_ok=True)
+    pg_data = setup_postgres()
+    redis_conf = setup_redis()
+    kafka_props = setup_kafka()
+    env = app_environment()
+    SUPERVISOR_CONF.write_text(supervisor_conf(pg_data, redis_conf, kafka_props, env))
+    if supervisord_running():
+        supervisorctl("update", check=False)
+        supervisorctl("start", "infra:*", check=False)
+    else:
+        log("starting supervisord (PostgreSQL, Redis, Kafka)")
+        run(str(VENV_PY.parent / "supervisord"), "-c", str(SUPERVISOR_CONF))
+    wait_for("PostgreSQL", lambda: tcp_open(PG_PORT) and run(
+        pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-q", check=False).returncode == 0)
+    wait_for("Redis", lambda: tcp_open(REDIS_PORT))
+    wait_for("Kafka", kafka_answers)
+    log(f"infrastructure ready: postgres :{PG_PORT}, redis :{REDIS_PORT}, kafka :{KAFKA_PORT}")
+    provision_database()
+    for service in SERVICES:
+        run(str(VENV_PY), "-m", f"lathe_{service}", "migrate", env=env)
+    log("migrations applied")
+    out = run(str(VENV_PY), "-m", "lathe_auth", "create-admin", env=env, capture_output=True, text=True)
+    log(out.stdout.strip())
+    write_stack_env(env)
+    if args.infra_only:
+        return
+    supervisorctl("start", "apps:*", check=False)
+    for service, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
+        wait_for(f"{service} (:{port})", lambda port=port: http_ok(f"http://127.0.0.1:{port}/health/ready"))
+    log(f"all services ready; gateway at http://127.0.0.1:{GATEWAY_PORT} (stack env in {RUN / 'stack.env'})")
+
+
+def down(_: argparse.Namespace) -> None:
+    if not supervisord_running():
+        log("nothing running")
+        return
+    pid = int((RUN / "supervisord.pid").read_text().strip())
+    supervisorctl("shutdown", check=False)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log("stack stopped")
+            return
+        time.sleep(0.3)
+    sys.exit("[stack] supervisord did not stop within 90s")
+
+
+def status(_: argparse.Namespace) -> None:
+    if not supervisord_running():
+        print("stopped")
+        return
+    print(supervisorctl("status", check=False).stdout, end="")
+
+
+def logs(_: argparse.Namespace) -> None:
+    files = sorted(str(p) for p in LOGS.glob("*.log") if p.name != "supervisord.log")
+    os.execvp("tail", ["tail", "-n", "20", "-F", *files])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="start everything in the background; return when ready")
+    p_up.add_argument("--infra-only", action="store_true", help="PostgreSQL, Redis, Kafka and migrations only")
+    sub.add_parser("down", help="stop exactly what up started")
+    sub.add_parser("status")
+    sub.add_parser("logs", help="follow every process's log")
+    args = parser.parse_args()
+    {"up": up, "down": down, "status": status, "logs": logs}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

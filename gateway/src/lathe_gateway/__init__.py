@@ -1,0 +1,1 @@
+"""Lathe API gateway: the only public HTTP entry. Verifies tokens, routes by path prefix, limits rates."""

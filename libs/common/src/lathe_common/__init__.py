@@ -1,0 +1,1 @@
+"""Domain-neutral plumbing shared by every Lathe service: settings, database, events, messaging, HTTP."""

@@ -1,0 +1,83 @@
+"""Async SQLAlchemy: one engine per process, one transaction per HTTP request or consumed message.
+
+The request dependency (``SessionDep``) and the consumer wrapper own the transaction: they commit
+when the unit of work succeeds and roll back otherwise. Code below them only flushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """Every table of a service lives in the schema that service owns."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def declarative_base(schema: str) -> type[DeclarativeBase]:
+    metadata = schema_metadata(schema)
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.metadata = metadata
+    return Base
+
+
+def create_engine(url: str, *, pool_size: int = 10, application_name: str = "lathe") -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": application_name, "timezone": "UTC"}},
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits if the block succeeds and rolls back if it raises."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+async def database_reachable(engine: AsyncEngine, timeout: float = 2.0) -> bool:
+    async def _ping() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(_ping(), timeout)
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    return True
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request.app.state.session_factory) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is the client's error
+# and a 2xx always means the change (and its events) are durable.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

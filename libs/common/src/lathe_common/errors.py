@@ -1,0 +1,133 @@
+"""Typed domain errors and their single mapping to RFC 9457 problem+json responses.
+
+Code below the endpoint layer raises these; nothing there knows about HTTP. Each error carries a
+stable machine-readable ``code`` that clients and dead-letter headers use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lathe_common import context
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class LatheError(Exception):
+    """Base of every expected failure. Subclasses fix ``status`` and usually ``code``."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.extra = extra
+
+
+class InvalidInput(LatheError):
+    status = 422
+    code = "invalid_input"
+    title = "Invalid input"
+
+
+class NotFound(LatheError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(LatheError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(LatheError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(LatheError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(LatheError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(LatheError):
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://lathe.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if rid := context.request_id.get():
+        body["request_id"] = rid
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_STATUS_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LatheError)
+    async def _domain(_: Request, exc: LatheError) -> JSONResponse:
+        headers = exc.extra.pop("headers", None)
+        return problem(exc.status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "validation_error", "Invalid request", "The request is not valid.", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _STATUS_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        return problem(exc.status_code, code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem(500, "internal_error", "Internal error", "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,104 @@
+"""Event envelope: CloudEvents 1.0 in Kafka binary mode (``ce_*`` headers, JSON body).
+
+A producing service declares each fact it announces as a ``DomainEvent`` subclass, in one module
+per service. The envelope adds identity, origin, time, correlation id and actor.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class InvalidEnvelope(ValueError):
+    """The message does not carry a valid Lathe/CloudEvents envelope."""
+
+
+class DomainEvent(BaseModel):
+    """A fact one service announces. Subclasses set the three class variables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_type: ClassVar[str]  # e.g. "lathe.production.lot.created.v1"; the version is part of it
+    topic: ClassVar[str]  # e.g. "lathe.production.lots.v1"
+    aggregate_field: ClassVar[str] = "id"
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.aggregate_field))
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    source: str
+    type: str
+    time: AwareDatetime
+    subject: str
+    specversion: str = SPEC_VERSION
+    correlationid: str | None = None
+    actor: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls, event: DomainEvent, *, source: str, correlation_id: str | None = None, actor: str | None = None
+    ) -> Envelope:
+        return cls(
+            id=uuid.uuid4(),
+            source=source,
+            type=event.event_type,
+            time=datetime.now(UTC),
+            subject=event.aggregate_id,
+            correlationid=correlation_id,
+            actor=actor,
+            data=event.model_dump(mode="json"),
+        )
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        attributes = {
+            "ce_id": str(self.id),
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_time": self.time.isoformat(),
+            "ce_subject": self.subject,
+            "ce_specversion": self.specversion,
+            "ce_correlationid": self.correlationid,
+            "ce_actor": self.actor,
+            "content-type": CONTENT_TYPE,
+        }
+        return [(k, v.encode()) for k, v in attributes.items() if v is not None]
+
+    def kafka_value(self) -> bytes:
+        return json.dumps(self.data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_kafka(cls, headers: Iterable[tuple[str, bytes]] | Mapping[str, Any], value: bytes | None) -> Envelope:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        attrs = {
+            k.removeprefix("ce_"): (v.decode() if isinstance(v, bytes | bytearray) else v)
+            for k, v in pairs
+            if k.startswith("ce_")
+        }
+        missing = {"id", "source", "type", "time", "subject", "specversion"} - attrs.keys()
+        if missing:
+            raise InvalidEnvelope(f"missing CloudEvents headers: {', '.join('ce_' + m for m in sorted(missing))}")
+        try:
+            data = json.loads(value or b"")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidEnvelope(f"body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidEnvelope("body must be a JSON object")
+        try:
+            return cls(data=data, **{k: v for k, v in attrs.items() if k in cls.model_fields})
+        except ValidationError as exc:
+            raise InvalidEnvelope(f"invalid CloudEvents attributes: {exc.errors(include_url=False)}") from exc

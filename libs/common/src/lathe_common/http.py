@@ -1,0 +1,81 @@
+"""HTTP plumbing every process shares: request ids, health endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lathe_common import context
+from lathe_common.errors import install_error_handlers
+from lathe_common.metrics import MetricsMiddleware, install_metrics_endpoint
+
+REQUEST_ID_HEADER = "x-request-id"
+CORRELATION_ID_HEADER = "x-correlation-id"
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class RequestIdMiddleware:
+    """Accepts or generates ``X-Request-ID`` and echoes it; the correlation id defaults to it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = _clean(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        cid = _clean(headers.get(CORRELATION_ID_HEADER)) or rid
+        rid_token = context.request_id.set(rid)
+        cid_token = context.correlation_id.set(cid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].append((REQUEST_ID_HEADER.encode(), rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            context.request_id.reset(rid_token)
+            context.correlation_id.reset(cid_token)
+
+
+def _clean(value: str | None) -> str | None:
+    # Ids from clients end up in logs and headers: keep them short and printable.
+    if value and len(value) <= 128 and value.isprintable():
+        return value
+    return None
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live", summary="The process is running")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", summary="The process can serve: its dependencies answer")
+    async def ready() -> JSONResponse:
+        results = {name: await check() for name, check in checks.items()}
+        ok = all(results.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": {k: "ok" if v else "down" for k, v in results.items()}},
+            status_code=200 if ok else 503,
+        )
+
+    return router
+
+
+def install_http_plumbing(app: FastAPI, service: str) -> None:
+    install_error_handlers(app)
+    install_metrics_endpoint(app)
+    app.add_middleware(MetricsMiddleware, service=service)
+    app.add_middleware(RequestIdMiddleware)

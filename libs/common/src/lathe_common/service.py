@@ -1,0 +1,122 @@
+"""The one way a Lathe service process is assembled: FastAPI + FastStream + outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+
+from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
+from lathe_common.db import create_engine, create_session_factory, database_reachable
+from lathe_common.http import health_router, install_http_plumbing
+from lathe_common.kafka import create_producer, dlq_topic, ensure_topics, kafka_reachable
+from lathe_common.logs import configure_logging
+from lathe_common.outbox import Outbox, OutboxRelay, PlumbingTables
+from lathe_common.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings: ServiceSettings
+    tables: PlumbingTables
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[ConsumerSpec] = ()
+    produced_topics: Sequence[str] = ()
+    description: str = ""
+    version: str = "0.1.0"
+    extra_state: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def topics_to_ensure(self) -> list[str]:
+        consumed = [t for spec in self.consumers for t in spec.topics]
+        return [*self.produced_topics, *consumed, *(dlq_topic(t) for t in consumed)]
+
+
+def create_service_app(definition: ServiceDefinition) -> FastAPI:
+    settings = definition.settings
+    configure_logging(definition.name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size, application_name=f"lathe-{definition.name}"
+        )
+        producer = create_producer(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}")
+        await producer.start()
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, definition.topics_to_ensure, partitions=settings.kafka_topic_partitions
+        )
+        relay = OutboxRelay(
+            service=definition.name,
+            tables=definition.tables,
+            engine=engine,
+            producer=producer,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        app.state.producer = producer
+        app.state.relay = relay
+        for key, value in definition.extra_state.items():
+            setattr(app.state, key, value)
+
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}-consumer")
+        runtime = ConsumerRuntime(
+            service=definition.name,
+            session_factory=app.state.session_factory,
+            inbox=definition.tables.inbox,
+            producer=producer,
+            max_attempts=settings.consumer_max_attempts,
+        )
+        for spec in definition.consumers:
+            runtime.register(broker, spec)
+        app.state.broker = broker
+        relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
+        if definition.consumers:
+            await broker.start()
+        logger.info("%s started", definition.name)
+        try:
+            yield
+        finally:
+            if definition.consumers:
+                await broker.stop()
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await producer.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=f"Lathe {definition.name}",
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+    )
+    install_http_plumbing(app, definition.name)
+    app.include_router(
+        health_router(
+            {
+                "database": lambda: database_reachable(app.state.engine),
+                "kafka": lambda: kafka_reachable(app.state.producer),
+            }
+        )
+    )
+    for router in definition.routers:
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+def outbox_for(definition_name: str, tables: PlumbingTables) -> Outbox:
+    return Outbox(tables, source=f"lathe/{definition_name}")

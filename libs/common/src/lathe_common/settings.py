@@ -1,0 +1,66 @@
+"""Settings base classes: one subclass per service, each with its own environment prefix."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+def secret(default: Any, **kwargs: Any) -> Any:
+    """A field whose default is only acceptable on a developer's machine."""
+    extra = dict(kwargs.pop("json_schema_extra", None) or {})
+    extra["secret"] = True
+    return Field(default, json_schema_extra=extra, **kwargs)
+
+
+class LatheSettings(BaseSettings):
+    """Shared knobs. Subclasses set ``model_config = settings_config("LATHE_X_")``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> LatheSettings:
+        if self.environment == "development":
+            return self
+        defaults = [
+            name
+            for name, field in type(self).model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("secret")
+            and getattr(self, name) == field.default
+        ]
+        if defaults:
+            prefix = self.model_config.get("env_prefix", "")
+            names = ", ".join(f"{prefix}{name}".upper() for name in defaults)
+            raise ValueError(
+                f"{names} still hold the development default; set them before running "
+                f"with ENVIRONMENT={self.environment}"
+            )
+        return self
+
+
+class ServiceSettings(LatheSettings):
+    """A service that owns a Postgres schema and talks to Kafka."""
+
+    database_url: str = secret("postgresql+asyncpg://lathe:lathe@127.0.0.1:55432/lathe")
+    database_pool_size: int = 10
+    kafka_bootstrap_servers: str = "127.0.0.1:59092"
+    kafka_topic_partitions: int = 3
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 1.0
+    consumer_max_attempts: int = Field(
+        5, description="Attempts at an unexpected handler error before the message is dead-lettered"
+    )
+
+
+def settings_config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore")

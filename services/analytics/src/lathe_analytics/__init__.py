@@ -1,0 +1,1 @@
+"""Lathe analytics service: Yield, performance and WIP analytics, and the audit trail."""

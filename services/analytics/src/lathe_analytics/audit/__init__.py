@@ -1,0 +1,1 @@
+"""The audit trail: every domain event any service announces, stored immutably."""

@@ -1,0 +1,31 @@
+"""Record every domain event in the audit trail."""
+
+from __future__ import annotations
+
+from lathe_common.consumer import ConsumerSpec
+from lathe_common.events import Envelope
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lathe_analytics.audit.models import AuditLog
+
+# Topics whose events are audited; each producing service adds its topics here as it gains them.
+AUDITED_TOPICS = ("lathe.auth.users.v1",)
+
+
+async def record_event(session: AsyncSession, envelope: Envelope) -> None:
+    session.add(
+        AuditLog(
+            event_id=envelope.id,
+            event_type=envelope.type,
+            source=envelope.source,
+            subject=envelope.subject,
+            actor=envelope.actor,
+            correlation_id=envelope.correlationid,
+            occurred_at=envelope.time,
+            data=envelope.data,
+        )
+    )
+    await session.flush()
+
+
+audit_consumer = ConsumerSpec(name="analytics.audit-log", topics=AUDITED_TOPICS, handler=record_event)

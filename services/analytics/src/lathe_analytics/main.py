@@ -1,0 +1,18 @@
+from lathe_common.service import ServiceDefinition, create_service_app
+
+from lathe_analytics import __doc__ as description
+from lathe_analytics.audit.consumer import audit_consumer
+from lathe_analytics.audit.endpoints import router as audit_router
+from lathe_analytics.settings import settings
+from lathe_analytics.tables import plumbing
+
+app = create_service_app(
+    ServiceDefinition(
+        name="analytics",
+        settings=settings,
+        tables=plumbing,
+        routers=[audit_router],
+        consumers=[audit_consumer],
+        description=description or "",
+    )
+)

@@ -1,0 +1,6 @@
+"""Every table of the analytics service, for Alembic."""
+
+from lathe_analytics.audit.models import AuditLog
+from lathe_analytics.tables import Base, plumbing
+
+__all__ = ["AuditLog", "Base", "plumbing"]

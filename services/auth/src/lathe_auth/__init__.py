@@ -1,0 +1,1 @@
+"""Lathe auth service: Accounts, roles, tokens and signing keys."""

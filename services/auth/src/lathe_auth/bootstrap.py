@@ -1,0 +1,39 @@
+"""``python -m lathe_auth create-admin``: ensure the bootstrap admin exists."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from lathe_common.db import create_engine, create_session_factory, unit_of_work
+
+from lathe_auth.settings import settings
+from lathe_auth.users.service import ensure_admin
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", default=os.environ.get("LATHE_ADMIN_USERNAME", "admin"))
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("LATHE_ADMIN_PASSWORD"),
+        help="defaults to $LATHE_ADMIN_PASSWORD",
+    )
+
+
+def create_admin(args: argparse.Namespace) -> None:
+    if not args.password:
+        sys.exit("create-admin: set LATHE_ADMIN_PASSWORD or pass --password")
+
+    async def run() -> bool:
+        engine = create_engine(settings.database_url, pool_size=1, application_name="lathe-auth-bootstrap")
+        try:
+            async with unit_of_work(create_session_factory(engine)) as session:
+                _, created = await ensure_admin(session, username=args.username, password=args.password)
+        finally:
+            await engine.dispose()
+        return created
+
+    created = asyncio.run(run())
+    print(f"admin {args.username!r} {'created' if created else 'already exists'}")

@@ -1,0 +1,6 @@
+"""Every table of the auth service, for Alembic."""
+
+from lathe_auth.tables import Base, plumbing
+from lathe_auth.users.models import User
+
+__all__ = ["Base", "User", "plumbing"]

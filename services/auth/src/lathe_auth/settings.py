@@ -1,0 +1,11 @@
+from lathe_common.settings import ServiceSettings, secret, settings_config
+
+
+class AuthSettings(ServiceSettings):
+    model_config = settings_config("LATHE_AUTH_")
+
+    port: int = 8001
+    database_url: str = secret("postgresql+asyncpg://lathe_auth:lathe_auth@127.0.0.1:55432/lathe")
+
+
+settings = AuthSettings()

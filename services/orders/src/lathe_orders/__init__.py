@@ -1,0 +1,1 @@
+"""Lathe orders service: Purchase, sales and work orders."""

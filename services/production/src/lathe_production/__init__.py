@@ -1,0 +1,1 @@
+"""Lathe production service: Processes, product models, LOTs, serials, process data and genealogy."""
