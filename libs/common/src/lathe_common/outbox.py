@@ -3,7 +3,9 @@
 ``Outbox.add`` writes the event in the caller's transaction, so a change and its announcement
 commit (or roll back) together. ``OutboxRelay`` publishes committed rows to Kafka with the
 idempotent producer, claiming them with ``FOR UPDATE SKIP LOCKED`` so several replicas can share
-the work, and deletes them once Kafka has acknowledged them. It is woken by LISTEN/NOTIFY right
+the work, and deletes them once Kafka has acknowledged them. A row Kafka keeps refusing (say, too
+large) is retried with backoff and then parked (``attempts >= max_attempts``) so it cannot block the
+rows behind it; ``lathe_outbox_backlog`` and the row's ``last_error`` show it to operators. It is woken by LISTEN/NOTIFY right
 after commit and falls back to polling, so rows left behind by a crash go out when it comes back.
 """
 
@@ -33,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lathe_common import context
@@ -90,6 +93,10 @@ def notify_trigger_sql(schema: str) -> list[str]:
     ]
 
 
+class OutboxPublishError(RuntimeError):
+    """Some rows of a batch were refused by Kafka; they stay in the outbox."""
+
+
 class Outbox:
     def __init__(self, tables: PlumbingTables, *, source: str) -> None:
         self.table = tables.outbox
@@ -134,6 +141,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
+        max_attempts: int = 20,
     ) -> None:
         self.service = service
         self.tables = tables
@@ -143,54 +151,53 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.max_attempts = max_attempts
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch of committed rows; returns how many went out."""
-        t = self.table
-        claimed: list[int] = []
-        try:
-            async with self.engine.begin() as conn:
-                rows = (
-                    await conn.execute(
-                        select(t.c.id, t.c.topic, t.c.message_key, t.c.headers, t.c.payload)
-                        .order_by(t.c.id)
-                        .limit(self.batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-                if not rows:
-                    return 0
-                claimed = [row.id for row in rows]
-                # send() only enqueues; gather waits for every acknowledgement (acks=all).
-                pending = [
-                    await self.producer.send(
-                        row.topic,
-                        value=row.payload,
-                        key=row.message_key.encode(),
-                        headers=[(k, v.encode()) for k, v in row.headers.items()],
-                    )
-                    for row in rows
-                ]
-                await asyncio.gather(*pending)
-                await conn.execute(delete(t).where(t.c.id.in_(claimed)))
-        except Exception as exc:
-            if claimed:
-                await self._record_failure(claimed, exc)
-            raise
-        for row in rows:
-            MESSAGES_PUBLISHED.labels(self.service, row.topic).inc()
-        return len(rows)
+        """Publish up to one batch of committed rows; returns how many went out.
 
-    async def _record_failure(self, ids: list[int], exc: Exception) -> None:
-        OUTBOX_FAILURES.labels(self.service).inc()
-        with contextlib.suppress(Exception):
-            async with self.engine.begin() as conn:
+        Acknowledged rows are deleted; refused ones keep their place with ``attempts`` and
+        ``last_error`` updated, and ``OutboxPublishError`` tells the caller to back off.
+        """
+        t = self.table
+        async with self.engine.begin() as conn:
+            rows = (
                 await conn.execute(
-                    update(self.table)
-                    .where(self.table.c.id.in_(ids))
-                    .values(attempts=self.table.c.attempts + 1, last_error=repr(exc)[:2000])
+                    select(t.c.id, t.c.topic, t.c.message_key, t.c.headers, t.c.payload)
+                    .where(t.c.attempts < self.max_attempts)
+                    .order_by(t.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
                 )
+            ).all()
+            if not rows:
+                return 0
+            # send() only enqueues; gathering the futures waits for every acknowledgement (acks=all).
+            outcomes = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
+            sent = [row for row, outcome in zip(rows, outcomes, strict=True) if not isinstance(outcome, BaseException)]
+            failed = [(row.id, o) for row, o in zip(rows, outcomes, strict=True) if isinstance(o, BaseException)]
+            if sent:
+                await conn.execute(delete(t).where(t.c.id.in_([row.id for row in sent])))
+            for row_id, exc in failed:
+                await conn.execute(
+                    update(t).where(t.c.id == row_id).values(attempts=t.c.attempts + 1, last_error=repr(exc)[:2000])
+                )
+        for row in sent:
+            MESSAGES_PUBLISHED.labels(self.service, row.topic).inc()
+        if failed:
+            OUTBOX_FAILURES.labels(self.service).inc(len(failed))
+            raise OutboxPublishError(f"{len(failed)} of {len(rows)} outbox rows not published: {failed[0][1]!r}")
+        return len(sent)
+
+    async def _send(self, row: Row) -> object:
+        future = await self.producer.send(
+            row.topic,
+            value=row.payload,
+            key=row.message_key.encode(),
+            headers=[(k, v.encode()) for k, v in row.headers.items()],
+        )
+        return await future
 
     async def drain(self) -> int:
         total = 0
@@ -201,6 +208,12 @@ class OutboxRelay:
     async def backlog(self) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(self.table))).scalar_one())
+
+    async def parked(self) -> int:
+        """Rows that failed ``max_attempts`` times: kept for an operator, no longer retried."""
+        async with self.engine.connect() as conn:
+            statement = select(func.count()).select_from(self.table).where(self.table.c.attempts >= self.max_attempts)
+            return int((await conn.execute(statement)).scalar_one())
 
     async def run(self) -> None:
         listener = await self._listen()

@@ -1,0 +1,140 @@
+"""The idempotent consumer on a real FastStream/Kafka subscriber and real PostgreSQL.
+
+Pins how FastStream's ack policy behaves in the installed version: an exception seeks back and the
+record is delivered again (offset not committed); a normal return commits it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import ClassVar
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka import KafkaBroker
+from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
+from lathe_common.errors import Conflict
+from lathe_common.events import DomainEvent, Envelope
+from lathe_common.testing import eventually, read_topic
+from sqlalchemy import func, select
+
+pytestmark = pytest.mark.integration
+
+
+class WidgetMade(DomainEvent):
+    event_type: ClassVar[str] = "lathe.test.widget.made.v1"
+    topic: ClassVar[str] = "unused"
+    id: uuid.UUID
+    name: str
+
+
+def envelope(name: str) -> Envelope:
+    return Envelope.wrap(WidgetMade(id=uuid.uuid4(), name=name), source="lathe/test")
+
+
+class Harness:
+    """A consumer group on the test topic whose handler records widgets and misbehaves on request."""
+
+    def __init__(self, sandbox, producer, topic: str) -> None:
+        self.sandbox, self.producer, self.topic = sandbox, producer, topic
+        self.calls: Counter[str] = Counter()
+        self.spec = ConsumerSpec(name=f"test.{uuid.uuid4().hex[:8]}", topics=(topic,), handler=self.handle)
+        self.runtime = ConsumerRuntime(
+            service="test", session_factory=sandbox.sessions, inbox=sandbox.tables.inbox, producer=producer,
+            max_attempts=3, retry_backoff_seconds=0.05,
+        )
+        self.broker = KafkaBroker(sandbox.bootstrap)
+        self.runtime.register(self.broker, self.spec)
+
+    async def handle(self, session, env: Envelope) -> None:
+        name = env.data["name"]
+        self.calls[name] += 1
+        # The effect is written first, so a failure below proves the rollback too.
+        await session.execute(self.sandbox.widgets.insert().values(name=name))
+        if name.startswith("conflict"):
+            raise Conflict("this widget clashes", code="widget_conflict")
+        if name.startswith("explode"):
+            raise RuntimeError("a bug in the handler")
+        if name.startswith("flaky") and self.calls[name] == 1:
+            raise ConnectionError("database went away")
+
+    async def send(self, env: Envelope | None = None, *, raw: bytes | None = None) -> None:
+        if env is None:
+            await self.producer.send_and_wait(self.topic, value=raw, key=b"k")
+        else:
+            await self.producer.send_and_wait(
+                self.topic, value=env.kafka_value(), key=env.subject.encode(), headers=env.kafka_headers()
+            )
+
+    async def widgets(self, name: str) -> int:
+        async with self.sandbox.engine.connect() as conn:
+            w = self.sandbox.widgets
+            return (await conn.execute(select(func.count()).where(w.c.name == name))).scalar_one()
+
+    async def committed_offset(self) -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.sandbox.bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(f"lathe.{self.spec.name}")
+        finally:
+            await admin.close()
+        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == self.topic)
+
+
+@pytest.fixture
+async def harness(sandbox, producer, topic):
+    h = Harness(sandbox, producer, topic)
+    await h.broker.start()
+    try:
+        yield h
+    finally:
+        await h.broker.stop()
+
+
+async def test_poison_messages_go_to_the_dlq_with_reason_and_the_next_one_is_processed(harness, sandbox, topic):
+    await harness.send(raw=b"\x00 not an event")
+    await harness.send(envelope("conflict-1"))
+    await harness.send(envelope("good-1"))
+
+    assert await eventually(lambda: harness.widgets("good-1"))
+    dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=2)
+    headers = [dict(r.headers) for r in dead]
+    assert [h["lathe_dlq_reason"] for h in headers] == [b"invalid_envelope", b"widget_conflict"]
+    assert [h["lathe_dlq_offset"] for h in headers] == [b"0", b"1"]
+    assert all(h["lathe_dlq_topic"] == topic.encode() and h["lathe_dlq_partition"] == b"0" for h in headers)
+    assert b"clashes" in headers[1]["lathe_dlq_message"]
+    assert dead[0].value == b"\x00 not an event"  # same body, same key
+    assert dead[1].key == dead[1].key and dead[1].value and dead[0].key == b"k"
+    assert await harness.widgets("conflict-1") == 0  # the failed handler's writes were rolled back
+    assert await eventually(lambda: _equals(harness.committed_offset(), 3))
+
+
+async def test_a_redelivered_event_has_no_second_effect(harness):
+    once = envelope("once")
+    await harness.send(once)
+    await harness.send(once)  # what a producer retry or a replay delivers
+    await harness.send(envelope("marker"))
+
+    assert await eventually(lambda: harness.widgets("marker"))
+    assert harness.calls["once"] == 1
+    assert await harness.widgets("once") == 1
+
+
+async def test_a_failing_record_is_redelivered_in_place_until_it_succeeds_or_is_dead_lettered(harness, sandbox, topic):
+    await harness.send(envelope("flaky-1"))
+    await harness.send(envelope("explode-1"))
+    await harness.send(envelope("after"))
+
+    assert await eventually(lambda: harness.widgets("after"))
+    # Not committed on failure: the same record came back (seek), and order was kept.
+    assert harness.calls["flaky-1"] == 2 and await harness.widgets("flaky-1") == 1
+    assert harness.calls["explode-1"] == 3 and await harness.widgets("explode-1") == 0
+    dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=1)
+    assert [dict(r.headers)["lathe_dlq_reason"] for r in dead] == [b"unhandled_error"]
+    # Committed after success: the group's offset is past every record.
+    assert await eventually(lambda: _equals(harness.committed_offset(), 3))
+
+
+async def _equals(value, expected) -> bool:
+    return await value == expected
