@@ -30,7 +30,9 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
     )
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], *, partitions: int) -> None:
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int, replication_factor: int = 1
+) -> None:
     """Create the topics a service owns (and their dead-letter topics); existing ones are left alone."""
     wanted = sorted(set(topics))
     if not wanted:
@@ -39,7 +41,7 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], *, partit
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in wanted if t not in existing]
+        missing = [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor) for t in wanted if t not in existing]
         if missing:
             try:
                 await admin.create_topics(missing)

@@ -55,7 +55,10 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         producer = create_producer(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}")
         await producer.start()
         await ensure_topics(
-            settings.kafka_bootstrap_servers, definition.topics_to_ensure, partitions=settings.kafka_topic_partitions
+            settings.kafka_bootstrap_servers,
+            definition.topics_to_ensure,
+            partitions=settings.kafka_topic_partitions,
+            replication_factor=settings.kafka_replication_factor,
         )
         relay = OutboxRelay(
             service=definition.name,

@@ -55,6 +55,7 @@ class ServiceSettings(LatheSettings):
     database_pool_size: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     kafka_topic_partitions: int = 3
+    kafka_replication_factor: int = 1
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
     consumer_max_attempts: int = Field(
