@@ -87,6 +87,7 @@ async def test_commit_wakes_the_relay_without_waiting_for_the_poll(sandbox, topi
         async with unit_of_work(sandbox.sessions) as session:
             await outbox.add(session, WidgetMade(id=uuid.uuid4(), name="prompt"))
         records = await read_topic(sandbox.bootstrap, topic, expect=1, timeout=15)
+        await eventually(lambda: _is_zero(outbox_rows(sandbox)))  # deleted too, before we stop the relay
     finally:
         task.cancel()
     assert len(records) == 1
