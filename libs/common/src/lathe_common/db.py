@@ -56,9 +56,20 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 @asynccontextmanager
 async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction commits if the block succeeds and rolls back if it raises."""
-    async with factory() as session, session.begin():
-        yield session
+    """A session whose transaction commits if the block succeeds and rolls back if it raises,
+    unless the exception says the work done so far must stand (``persist_changes``: a failed
+    login still counts towards the lockout)."""
+    async with factory() as session:
+        transaction = await session.begin()
+        try:
+            yield session
+        except BaseException as exc:
+            if getattr(exc, "persist_changes", False):
+                await transaction.commit()
+            else:
+                await transaction.rollback()
+            raise
+        await transaction.commit()
 
 
 async def database_reachable(engine: AsyncEngine, timeout: float = 2.0) -> bool:

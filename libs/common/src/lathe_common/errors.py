@@ -28,11 +28,12 @@ class LatheError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, persist_changes: bool = False, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code  # type: ignore[misc]
+        self.persist_changes = persist_changes
         self.extra = extra
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
+from lathe_common.auth import JwksKeySource, TokenVerifier
 from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
 from lathe_common.db import create_engine, create_session_factory, database_reachable
 from lathe_common.http import health_router, install_http_plumbing
 from lathe_common.kafka import create_producer, dlq_topic, ensure_topics, kafka_reachable
 from lathe_common.logs import configure_logging
-from lathe_common.outbox import Outbox, OutboxRelay, PlumbingTables
+from lathe_common.outbox import OutboxRelay, PlumbingTables
 from lathe_common.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,14 @@ class ServiceDefinition:
     name: str
     settings: ServiceSettings
     tables: PlumbingTables
-    routers: Sequence[APIRouter] = ()
+    routers: Sequence[APIRouter] = ()  # mounted under /api/v1
+    root_routers: Sequence[APIRouter] = ()  # mounted as they are (e.g. /.well-known/...)
     consumers: Sequence[ConsumerSpec] = ()
     produced_topics: Sequence[str] = ()
     description: str = ""
     version: str = "0.1.0"
-    extra_state: dict[str, object] = field(default_factory=dict)
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
 
     @property
     def topics_to_ensure(self) -> list[str]:
@@ -72,8 +75,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         app.state.session_factory = create_session_factory(engine)
         app.state.producer = producer
         app.state.relay = relay
-        for key, value in definition.extra_state.items():
-            setattr(app.state, key, value)
+        app.state.token_verifier = TokenVerifier(JwksKeySource(settings.auth_jwks_url))
+        if definition.on_startup is not None:
+            await definition.on_startup(app)
 
         broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}-consumer")
         runtime = ConsumerRuntime(
@@ -98,6 +102,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            if definition.on_shutdown is not None:
+                await definition.on_shutdown(app)
             await producer.stop()
             await engine.dispose()
 
@@ -118,8 +124,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     for router in definition.routers:
         app.include_router(router, prefix=API_PREFIX)
+    for router in definition.root_routers:
+        app.include_router(router)
     return app
 
-
-def outbox_for(definition_name: str, tables: PlumbingTables) -> Outbox:
-    return Outbox(tables, source=f"lathe/{definition_name}")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from lathe_common.cli import run_cli
 
-from lathe_auth.bootstrap import configure, create_admin
+from lathe_auth.commands import configure, configure_retire, create_admin, list_keys, retire_key, rotate_key
 from lathe_auth.settings import settings
 from lathe_auth.tables import SCHEMA
 
@@ -12,5 +12,10 @@ if __name__ == "__main__":
         settings=settings,
         schema=SCHEMA,
         migrations=Path(__file__).parent / "migrations",
-        commands={"create-admin": (create_admin, configure)},
+        commands={
+            "create-admin": (create_admin, configure),
+            "rotate-key": (rotate_key, None),
+            "retire-key": (retire_key, configure_retire),
+            "list-keys": (list_keys, None),
+        },
     )

@@ -1,6 +1,7 @@
 """Every table of the auth service, for Alembic."""
 
+from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.tables import Base, plumbing
 from lathe_auth.users.models import User
 
-__all__ = ["Base", "User", "plumbing"]
+__all__ = ["Base", "RefreshToken", "User", "plumbing"]

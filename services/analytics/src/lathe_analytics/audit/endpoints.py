@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from lathe_common.auth import requires
 from lathe_common.db import SessionDep
 from lathe_common.pagination import Page, PageDep, paginate
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from lathe_analytics.audit.schemas import AuditLogRead
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
 
-@router.get("", response_model=Page[AuditLogRead], summary="The audit trail, newest first")
+@router.get(
+    "", response_model=Page[AuditLogRead], summary="The audit trail, newest first", dependencies=[requires("audit:read")]
+)
 async def list_audit_logs(
     session: SessionDep,
     page: PageDep,

@@ -1,51 +1,116 @@
-"""User rules: creation, bootstrap admin."""
+"""User rules: creation, changes, deactivation (never deletion), the bootstrap admin."""
 
 from __future__ import annotations
 
-from lathe_common.errors import Conflict
+from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.outbox import Outbox
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from lathe_common.pagination import PageParams
+from lathe_common.repository import Repository
+from sqlalchemy import func, or_, select, update
 
-from lathe_auth.events import UserCreated
+from lathe_auth.events import UserCreated, UserDeactivated, UserUpdated
 from lathe_auth.passwords import check_policy, hash_password
+from lathe_auth.roles import Role
+from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.tables import plumbing
 from lathe_auth.users.models import User
+from lathe_auth.users.schemas import UserCreate, UserUpdate
 
 outbox = Outbox(plumbing, source="lathe/auth")
 
 
-async def create_user(
-    session: AsyncSession,
-    *,
-    username: str,
-    password: str,
-    role: str,
-    email: str | None = None,
-    full_name: str | None = None,
-) -> User:
-    check_policy(password)
-    clash = await session.scalar(
-        select(User.id).where(
-            or_(func.lower(User.username) == username.lower(), *([User.email == email] if email else []))
+class Users(Repository[User]):
+    model = User
+    noun = "user"
+
+    async def search(
+        self, page: PageParams, *, role: str | None, is_active: bool | None, q: str | None
+    ) -> tuple[list[User], int]:
+        statement = select(User).order_by(User.username)
+        if q:
+            pattern = f"%{q.lower()}%"
+            statement = statement.where(
+                or_(func.lower(User.username).like(pattern), func.lower(User.email).like(pattern),
+                    func.lower(User.full_name).like(pattern))
+            )
+        return await self.page(page, equal={User.role: role, User.is_active: is_active}, statement=statement)
+
+    async def create(self, data: UserCreate) -> User:
+        check_policy(data.password)
+        clash = await self.session.scalar(
+            select(User.id).where(
+                or_(func.lower(User.username) == data.username.lower(), *([User.email == data.email] if data.email else []))
+            )
         )
-    )
-    if clash is not None:
-        raise Conflict("A user with this username or email already exists.", code="user_exists")
-    user = User(
-        username=username, email=email, full_name=full_name, role=role, password_hash=hash_password(password)
-    )
-    session.add(user)
-    await session.flush()
-    await outbox.add(
-        session, UserCreated(id=user.id, username=username, email=email, full_name=full_name, role=role)
-    )
-    return user
+        if clash is not None:
+            raise Conflict("A user with this username or email already exists.", code="user_exists")
+        user = User(
+            username=data.username, email=data.email, full_name=data.full_name, role=data.role.value,
+            password_hash=hash_password(data.password),
+        )
+        self.session.add(user)
+        await self.session.flush()
+        await outbox.add(
+            self.session,
+            UserCreated(id=user.id, username=user.username, email=user.email, full_name=user.full_name, role=user.role),
+        )
+        return user
 
+    async def update(self, user_id: str, data: UserUpdate, *, acting_user_id: str) -> User:
+        user = await self.get(user_id, for_update=True)
+        changes = data.model_dump(exclude_unset=True)
+        if str(user.id) == acting_user_id and (changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
+            raise InvalidInput("You cannot deactivate or demote your own account.", code="cannot_change_self")
+        if "email" in changes and changes["email"] and changes["email"] != user.email:
+            if await self.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):
+                raise Conflict("Another user has this email.", code="user_exists")
+        if (password := changes.pop("password", None)) is not None:
+            check_policy(password)
+            user.password_hash = hash_password(password)
+            await self._revoke_sessions(user)
+        changed = sorted(k for k, v in changes.items() if getattr(user, k) != (v.value if isinstance(v, Role) else v))
+        for key in changed:
+            value = changes[key]
+            setattr(user, key, value.value if isinstance(value, Role) else value)
+        if password is not None:
+            changed.append("password")
+        if changed:
+            await self.session.flush()
+            await outbox.add(self.session, UserUpdated(id=user.id, username=user.username, changed=changed))
+            if user.is_active is False and "is_active" in changed:
+                await self._deactivated(user)
+        return user
 
-async def ensure_admin(session: AsyncSession, *, username: str, password: str) -> tuple[User, bool]:
-    """The bootstrap admin: created once, left alone afterwards. Returns (user, created)."""
-    existing = await session.scalar(select(User).where(User.username == username))
-    if existing is not None:
-        return existing, False
-    return await create_user(session, username=username, password=password, role="admin"), True
+    async def deactivate(self, user_id: str, *, acting_user_id: str) -> User:
+        user = await self.get(user_id, for_update=True)
+        if str(user.id) == acting_user_id:
+            raise InvalidInput("You cannot deactivate your own account.", code="cannot_change_self")
+        if user.is_active:
+            user.is_active = False
+            await self.session.flush()
+            await self._deactivated(user)
+        return user
+
+    async def unlock(self, user_id: str) -> User:
+        user = await self.get(user_id, for_update=True)
+        user.locked_until = None
+        user.failed_logins = 0
+        return user
+
+    async def _deactivated(self, user: User) -> None:
+        await self._revoke_sessions(user)
+        await outbox.add(self.session, UserDeactivated(id=user.id, username=user.username))
+
+    async def _revoke_sessions(self, user: User) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
+
+    async def ensure_admin(self, *, username: str, password: str) -> tuple[User, bool]:
+        """The bootstrap admin: created once, left alone afterwards. Returns (user, created)."""
+        existing = await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if existing is not None:
+            return existing, False
+        return await self.create(UserCreate(username=username, password=password, role=Role.ADMIN)), True

@@ -1,0 +1,43 @@
+"""The generic part of every service's data access: fetch by id or 404, filtered pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+
+from lathe_common.errors import NotFound
+from lathe_common.pagination import PageParams, paginate
+
+M = TypeVar("M", bound=DeclarativeBase)
+
+
+class Repository(Generic[M]):
+    model: type[M]
+    noun: str = "record"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, id_: Any, *, for_update: bool = False) -> M:
+        entity = await self.session.get(self.model, id_, with_for_update=for_update)
+        if entity is None:
+            raise NotFound(f"No {self.noun} with id {id_}.", code=f"{self.noun.replace(' ', '_')}_not_found")
+        return entity
+
+    async def page(
+        self,
+        page: PageParams,
+        *,
+        equal: Mapping[InstrumentedAttribute[Any], Any] | None = None,
+        statement: Select[Any] | None = None,
+    ) -> tuple[list[M], int]:
+        """One page; ``equal`` filters skip None values, so optional query parameters pass straight in."""
+        statement = statement if statement is not None else select(self.model)
+        for column, value in (equal or {}).items():
+            if value is not None:
+                statement = statement.where(column == value)
+        return await paginate(self.session, statement, page)

@@ -1,0 +1,1 @@
+"""Sign-in sessions: login, access tokens, rotating refresh tokens, logout."""

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request, status
+from lathe_common.auth import PUBLIC, CurrentPrincipal
+from lathe_common.db import SessionDep
+from lathe_common.errors import InvalidInput
+from pydantic import ValidationError
+
+from lathe_auth.passwords import check_policy, hash_password, verify_password
+from lathe_auth.roles import scopes_for
+from lathe_auth.sessions.schemas import LoginRequest, LogoutRequest, PasswordChange, RefreshRequest, TokenPair
+from lathe_auth.sessions.service import Sessions
+from lathe_auth.settings import settings
+from lathe_auth.users.models import User
+from lathe_auth.users.schemas import Me
+from lathe_auth.users.service import Users
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+jwks_router = APIRouter(tags=["auth"])
+
+
+def _sessions(session: SessionDep, request: Request) -> Sessions:
+    return Sessions(session, request.app.state.keys, settings)
+
+
+SessionsDep = Annotated[Sessions, Depends(_sessions)]
+
+_LOGIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": LoginRequest.model_json_schema()},
+            # The OAuth2 password form, so Swagger UI's Authorize button can sign in.
+            "application/x-www-form-urlencoded": {"schema": LoginRequest.model_json_schema()},
+        },
+    }
+}
+
+
+async def _credentials(request: Request) -> LoginRequest:
+    try:
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            return LoginRequest(username=form.get("username", [""])[0], password=form.get("password", [""])[0])
+        return LoginRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise InvalidInput(
+            "Send a username and a password.", code="validation_error", errors=exc.errors(include_url=False)
+        ) from None
+
+
+@router.post("/login", response_model=TokenPair, dependencies=[PUBLIC], openapi_extra=_LOGIN_BODY)
+async def login(request: Request, sessions: SessionsDep) -> TokenPair:
+    credentials = await _credentials(request)
+    return await sessions.login(credentials.username, credentials.password)
+
+
+@router.post("/refresh", response_model=TokenPair, dependencies=[PUBLIC])
+async def refresh(body: RefreshRequest, sessions: SessionsDep) -> TokenPair:
+    return await sessions.refresh(body.refresh_token)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(principal: CurrentPrincipal, sessions: SessionsDep, request: Request, body: LogoutRequest | None = None) -> None:
+    await sessions.logout(principal, body.refresh_token if body else None, request.app.state.redis)
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
+    user = await Users(session).get(principal.user_id)
+    return Me.model_validate(user).model_copy(update={"scopes": sorted(scopes_for(user.role))})
+
+
+@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep) -> None:
+    user: User = await Users(sessions.session).get(principal.user_id, for_update=True)
+    if not verify_password(user.password_hash, body.current_password):
+        raise InvalidInput("The current password is wrong.", code="wrong_password")
+    check_policy(body.new_password)
+    user.password_hash = hash_password(body.new_password)
+    await sessions.revoke_all_for_user(user.id)  # sign out everywhere else
+
+
+@jwks_router.get("/.well-known/jwks.json", dependencies=[PUBLIC], summary="Public keys that verify access tokens")
+async def jwks(request: Request) -> dict[str, list[dict[str, str]]]:
+    return request.app.state.keys.jwks()

@@ -1,0 +1,136 @@
+"""Sign-in rules: credentials, lockout, refresh rotation with reuse detection, logout."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as redis
+from lathe_common.auth import Principal
+from lathe_common.errors import Unauthorized
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lathe_auth.keys import KeyStore
+from lathe_auth.passwords import DUMMY_HASH, verify_password
+from lathe_auth.sessions.models import RefreshToken
+from lathe_auth.sessions.schemas import TokenPair
+from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
+from lathe_auth.settings import AuthSettings
+from lathe_auth.users.models import User
+
+logger = logging.getLogger(__name__)
+
+REVOKED_JTI_KEY = "lathe:revoked-jti:{jti}"  # read by the gateway
+
+
+def _invalid_credentials(**kw: object) -> Unauthorized:
+    return Unauthorized("The username or password is wrong.", code="invalid_credentials", **kw)
+
+
+@dataclass
+class Sessions:
+    session: AsyncSession
+    keys: KeyStore
+    settings: AuthSettings
+
+    async def login(self, username: str, password: str) -> TokenPair:
+        user = await self.session.scalar(
+            select(User).where(func.lower(User.username) == username.lower()).with_for_update()
+        )
+        if user is None:
+            verify_password(DUMMY_HASH, password)  # the same work as for a real account
+            raise _invalid_credentials()
+        now = datetime.now(UTC)
+        password_ok = verify_password(user.password_hash, password)
+        if user.locked_until is not None and user.locked_until > now:
+            retry_after = int((user.locked_until - now).total_seconds()) + 1
+            raise Unauthorized(
+                "Too many failed logins; the account is locked for a while.",
+                code="account_locked",
+                headers={"Retry-After": str(retry_after)},
+            )
+        if not password_ok or not user.is_active:
+            if not password_ok:
+                user.failed_logins += 1
+                if user.failed_logins >= self.settings.lockout_threshold:
+                    user.locked_until = now + timedelta(seconds=self.settings.lockout_seconds)
+                    user.failed_logins = 0
+                    logger.warning("account %s locked after repeated failed logins", user.username)
+            raise _invalid_credentials(persist_changes=True)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        return await self._issue(user, family_id=uuid.uuid4())
+
+    async def refresh(self, token: str) -> TokenPair:
+        stored = await self.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(token)).with_for_update()
+        )
+        now = datetime.now(UTC)
+        if stored is None or stored.revoked_at is not None:
+            raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
+        if stored.rotated_at is not None:
+            # Someone is replaying a token that was already exchanged: assume it was stolen.
+            await self.revoke_family(stored.family_id)
+            logger.warning("refresh token reuse detected; family %s revoked", stored.family_id)
+            raise Unauthorized(
+                "This refresh token was already used; every session it belonged to is now closed.",
+                code="refresh_token_reused",
+                persist_changes=True,
+            )
+        if stored.expires_at <= now:
+            raise Unauthorized("The refresh token has expired.", code="refresh_token_expired")
+        user = await self.session.get(User, stored.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The account is not active.", code="account_inactive")
+        stored.rotated_at = now
+        return await self._issue(user, family_id=stored.family_id)
+
+    async def logout(self, principal: Principal, refresh_token: str | None, redis_client: redis.Redis) -> None:
+        if principal.session_id:
+            await self.revoke_family(uuid.UUID(principal.session_id))
+        if refresh_token:
+            stored = await self.session.scalar(
+                select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+            )
+            if stored is not None and str(stored.user_id) == principal.user_id:
+                await self.revoke_family(stored.family_id)
+        ttl = principal.expires_at - int(datetime.now(UTC).timestamp())
+        if ttl > 0:
+            try:
+                await redis_client.set(REVOKED_JTI_KEY.format(jti=principal.token_id), "1", ex=ttl)
+            except redis.RedisError:
+                # The refresh family is revoked regardless; the access token then lapses on its own.
+                logger.warning("could not record revoked token %s in Redis", principal.token_id, exc_info=True)
+
+    async def revoke_family(self, family_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
+
+    async def revoke_all_for_user(self, user_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        )
+
+    async def _issue(self, user: User, *, family_id: uuid.UUID) -> TokenPair:
+        token, token_hash = new_refresh_token()
+        self.session.add(
+            RefreshToken(
+                family_id=family_id,
+                user_id=user.id,
+                token_hash=token_hash,
+                expires_at=datetime.now(UTC) + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+            )
+        )
+        await self.session.flush()
+        ttl = self.settings.access_token_ttl_seconds
+        access = mint_access_token(self.keys, user, session_id=family_id, ttl_seconds=ttl)
+        return TokenPair(access_token=access, refresh_token=token, expires_in=ttl)

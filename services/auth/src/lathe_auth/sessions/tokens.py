@@ -1,0 +1,44 @@
+"""Minting access tokens and refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+
+import jwt
+from lathe_common.auth import AUDIENCE, ISSUER
+
+from lathe_auth.keys import KeyStore
+from lathe_auth.roles import scopes_for
+from lathe_auth.users.models import User
+
+
+def mint_access_token(keys: KeyStore, user: User, *, session_id: uuid.UUID, ttl_seconds: int) -> str:
+    key = keys.active()
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(user.id),
+        "preferred_username": user.username,
+        "role": user.role,
+        "scope": " ".join(sorted(scopes_for(user.role))),
+        "sid": str(session_id),
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
+
+
+def new_refresh_token() -> tuple[str, bytes]:
+    """The opaque token for the client and the hash we keep."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
