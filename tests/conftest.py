@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -37,3 +38,54 @@ def superuser_dsn() -> str:
 async def gateway(gateway_url) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def auth_url() -> str:
+    return env("LATHE_AUTH_URL")
+
+
+class Accounts:
+    """Signs in and creates users. Logins go straight to the auth service so that the gateway's
+    strict per-address login limit is left to the tests that are about it."""
+
+    def __init__(self, auth_url: str, gateway_url: str) -> None:
+        self.auth_url = auth_url
+        self.gateway_url = gateway_url
+        self._admin_token: str | None = None
+
+    async def login(self, username: str, password: str) -> dict:
+        async with httpx.AsyncClient(base_url=self.auth_url, timeout=10) as client:
+            response = await client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def admin_token(self) -> str:
+        if self._admin_token is None:
+            tokens = await self.login(env("LATHE_ADMIN_USERNAME"), env("LATHE_ADMIN_PASSWORD"))
+            self._admin_token = tokens["access_token"]
+        return self._admin_token
+
+    async def create_user(self, role: str, *, password: str = "Plant-Floor-42") -> dict:
+        username = f"{role}-{uuid.uuid4().hex[:8]}"
+        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=10) as client:
+            response = await client.post(
+                "/api/v1/users",
+                json={"username": username, "password": password, "role": role, "full_name": f"Test {role}"},
+                headers={"Authorization": f"Bearer {await self.admin_token()}"},
+            )
+        assert response.status_code == 201, response.text
+        return response.json() | {"password": password}
+
+    async def token_for(self, role: str) -> str:
+        user = await self.create_user(role)
+        return (await self.login(user["username"], user["password"]))["access_token"]
+
+
+@pytest.fixture(scope="session")
+def accounts(auth_url, gateway_url) -> Accounts:
+    return Accounts(auth_url, gateway_url)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

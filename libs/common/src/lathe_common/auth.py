@@ -48,7 +48,7 @@ class JwksKeySource:
     """Public keys from a JWKS URL, cached; refetched when a token names an unknown ``kid``
     (at most once per ``min_refetch_seconds``, so forged kids cannot hammer the auth service)."""
 
-    def __init__(self, url: str, *, min_refetch_seconds: float = 5.0, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, *, min_refetch_seconds: float = 1.0, timeout: float = 3.0) -> None:
         self.url = url
         self.min_refetch_seconds = min_refetch_seconds
         self.timeout = timeout

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, declared_attr
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,7 +34,11 @@ def declarative_base(schema: str) -> type[DeclarativeBase]:
     metadata = schema_metadata(schema)
 
     class Base(DeclarativeBase):
-        pass
+        # Fetch server-generated values (updated_at, identities) with RETURNING on every flush, so
+        # reading them afterwards never needs lazy IO, which async sessions cannot do.
+        @declared_attr.directive
+        def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+            return {"eager_defaults": True}
 
     Base.metadata = metadata
     return Base

@@ -1,0 +1,75 @@
+"""Every API route × every role, generated from the services' own route tables and the role table.
+
+A route that declares no permission fails here, so a new endpoint cannot ship open by accident.
+Calls carry empty bodies and random ids: an allowed call answers 4xx for the input (never 401/403)
+and changes nothing; a denied one answers 403 before any input is looked at.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.routing import APIRoute
+from lathe_common.auth import AUTHENTICATED, declared_access
+
+from lathe_auth.roles import ROLE_SCOPES, Role
+
+from .conftest import bearer
+
+pytestmark = pytest.mark.e2e
+
+
+def service_routes() -> list[tuple[str, str, str, str | None]]:
+    import lathe_analytics.main
+    import lathe_auth.main
+    import lathe_orders.main
+    import lathe_production.main
+
+    found = []
+    for module in (lathe_auth.main, lathe_production.main, lathe_orders.main, lathe_analytics.main):
+        for route in module.app.routes:
+            if isinstance(route, APIRoute) and route.path.startswith(("/api/", "/.well-known/")):
+                for method in sorted(route.methods):
+                    found.append((module.__name__.split(".")[0], method, route.path, declared_access(route)))
+    # Logging out ends the caller's session: ask it last.
+    return sorted(found, key=lambda r: r[2].endswith("/logout"))
+
+
+ROUTES = service_routes()
+
+
+def test_every_route_declares_its_permission():
+    undeclared = [f"{svc}: {method} {path}" for svc, method, path, access in ROUTES if access is None]
+    assert not undeclared, f"routes without requires(...) / PUBLIC / CurrentPrincipal: {undeclared}"
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", lambda m: str(uuid.uuid4()) if m.group(0).endswith("id}") else "zz-none", path)
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+async def test_each_role_gets_exactly_what_its_scopes_allow(role, accounts, gateway):
+    token = await accounts.token_for(role)
+    wrong = []
+    for _, method, path, access in ROUTES:
+        body = {} if method in {"POST", "PUT", "PATCH"} else None
+        response = await gateway.request(method, concrete(path), json=body, headers=bearer(token))
+        if access in ("public", AUTHENTICATED) or access in ROLE_SCOPES[Role(role)]:
+            if response.status_code in (401, 403):
+                wrong.append(f"{method} {path}: expected allowed ({access}), got {response.status_code}")
+        elif response.status_code != 403 or response.json().get("code") != "insufficient_scope":
+            wrong.append(f"{method} {path}: expected 403 (needs {access}), got {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_no_token_means_401_on_every_protected_route(gateway):
+    wrong = []
+    for _, method, path, access in ROUTES:
+        if access == "public":
+            continue
+        response = await gateway.request(method, concrete(path), json={} if method in {"POST", "PUT", "PATCH"} else None)
+        if response.status_code != 401 or response.headers["content-type"] != "application/problem+json":
+            wrong.append(f"{method} {path}: {response.status_code}")
+    assert not wrong, wrong
