@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
     "lathe_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -32,31 +31,45 @@ CONSUMER_LAG = Gauge(
 )
 
 
-def _route_template(request: Request) -> str:
-    # Label by route template, not raw path, so ids do not explode the series count.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return getattr(route, "path", request.url.path)
-    return "unmatched"
+def _route_template(scope: Scope) -> str:
+    # The matched route's own path lacks the prefixes of the routers it was included through, so
+    # the template is rebuilt from the request path by putting the parameter names back.
+    if "route" not in scope:
+        return "unmatched"
+    path: str = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
 
 
-class MetricsMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app: object, service: str) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
+class MetricsMiddleware:
+    """Pure ASGI (no per-request task group): latency and count by route template, not raw path,
+    so ids in paths do not explode the series count."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
         self.service = service
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def send_and_record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_record_status)
         finally:
-            route = _route_template(request)
-            HTTP_LATENCY.labels(self.service, request.method, route).observe(time.perf_counter() - started)
-            HTTP_REQUESTS.labels(self.service, request.method, route, str(status)).inc()
+            route = _route_template(scope)
+            method = scope["method"]
+            HTTP_LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
 
 
 def install_metrics_endpoint(app: FastAPI) -> None:

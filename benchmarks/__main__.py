@@ -1,0 +1,26 @@
+"""python -m benchmarks [name ...]: run against the stack of `make up` (env from .run/stack.env)."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import gateway_overhead
+from benchmarks.report import print_table
+
+BENCHMARKS = {"gateway_overhead": gateway_overhead.run}
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(BENCHMARKS)
+    results = []
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        result = BENCHMARKS[name]()
+        print(f"  wrote {result.write()}")
+        results.append(result)
+    print()
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
