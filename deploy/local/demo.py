@@ -5,6 +5,9 @@ Idempotent: running it again finds what it made before and leaves it alone.
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parents[2] / ".run"
@@ -15,9 +18,47 @@ def stack_env() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
+DEMO_PASSWORD = "Demo-Lathe-2026"
+DEMO_ROLES = ("manager", "engineer", "quality", "operator", "purchasing", "viewer")
+
+
+def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local gateway
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def load_demo_users(gateway: str, env: dict[str, str]) -> list[str]:
+    status, tokens = call(
+        "POST", f"{gateway}/api/v1/auth/login",
+        {"username": env["LATHE_ADMIN_USERNAME"], "password": env["LATHE_ADMIN_PASSWORD"]},
+    )
+    if status != 200:
+        raise SystemExit(f"demo: admin login failed ({status}): {tokens}")
+    made = []
+    for role in DEMO_ROLES:
+        username = f"demo-{role}"
+        status, body = call(
+            "POST", f"{gateway}/api/v1/users",
+            {"username": username, "password": DEMO_PASSWORD, "role": role, "full_name": f"Demo {role.title()}"},
+            tokens["access_token"],
+        )
+        if status not in (201, 409):
+            raise SystemExit(f"demo: creating {username} failed ({status}): {body}")
+        made.append(username)
+    return made
+
+
 def main() -> None:
     env = stack_env()
     gateway = env["GATEWAY_URL"]
+    demo_users = load_demo_users(gateway, env)
     print(
         f"""
 Lathe is running.
@@ -31,6 +72,7 @@ Lathe is running.
   PostgreSQL         {env['DATABASE_URL']}
   Redis              {env['REDIS_URL']}
   Admin login        {env['LATHE_ADMIN_USERNAME']} / {env['LATHE_ADMIN_PASSWORD']}
+  Demo users         {', '.join(demo_users)} / {DEMO_PASSWORD}
   Stack environment  {RUN / 'stack.env'}
 
 Following the logs; Ctrl-C stops the stack.

@@ -14,16 +14,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
-from sqlalchemy import Table
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lathe_common import context
 from lathe_common.db import unit_of_work
@@ -189,3 +189,24 @@ class ConsumerRuntime:
             CONSUMER_LAG.labels(self.service, spec.name, record.topic, str(record.partition)).set(
                 max(end - record.offset - 1, 0)
             )
+
+
+async def prune_inbox(engine: AsyncEngine, inbox: Table, *, retention: timedelta) -> int:
+    """Forget handled message ids older than ``retention``. Keep it longer than the topics' own
+    retention (Kafka keeps 7 days by default), so nothing still replayable loses its guard."""
+    async with engine.begin() as conn:
+        result = await conn.execute(delete(inbox).where(inbox.c.processed_at < datetime.now(UTC) - retention))
+    return result.rowcount or 0
+
+
+async def prune_inbox_forever(engine: AsyncEngine, inbox: Table, *, retention: timedelta, every_seconds: float) -> None:
+    while True:
+        try:
+            pruned = await prune_inbox(engine, inbox, retention=retention)
+            if pruned:
+                logger.info("pruned %d inbox rows older than %s", pruned, retention)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("inbox pruning failed; will try again", exc_info=True)
+        await asyncio.sleep(every_seconds)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
 from lathe_common.auth import JwksKeySource, TokenVerifier
-from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
+from lathe_common.consumer import ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
 from lathe_common.http import health_router, install_http_plumbing
 from lathe_common.kafka import create_producer, dlq_topic, ensure_topics, kafka_reachable
@@ -90,7 +90,18 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         for spec in definition.consumers:
             runtime.register(broker, spec)
         app.state.broker = broker
-        relay_task = asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")
+        background = [
+            asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay"),
+            asyncio.create_task(
+                prune_inbox_forever(
+                    engine,
+                    definition.tables.inbox,
+                    retention=timedelta(days=settings.inbox_retention_days),
+                    every_seconds=3600,
+                ),
+                name=f"{definition.name}-inbox-pruning",
+            ),
+        ]
         if definition.consumers:
             await broker.start()
         logger.info("%s started", definition.name)
@@ -99,9 +110,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         finally:
             if definition.consumers:
                 await broker.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if definition.on_shutdown is not None:
                 await definition.on_shutdown(app)
             await producer.stop()

@@ -138,3 +138,23 @@ async def test_a_failing_record_is_redelivered_in_place_until_it_succeeds_or_is_
 
 async def _equals(value, expected) -> bool:
     return await value == expected
+
+
+async def test_inbox_pruning_forgets_only_old_message_ids(sandbox):
+    from datetime import UTC, datetime, timedelta
+
+    from lathe_common.consumer import prune_inbox
+
+    inbox = sandbox.tables.inbox
+    async with sandbox.engine.begin() as conn:
+        await conn.execute(
+            inbox.insert(),
+            [
+                {"consumer": "prune-test", "message_id": "old", "processed_at": datetime.now(UTC) - timedelta(days=40)},
+                {"consumer": "prune-test", "message_id": "recent", "processed_at": datetime.now(UTC) - timedelta(days=2)},
+            ],
+        )
+    assert await prune_inbox(sandbox.engine, inbox, retention=timedelta(days=30)) == 1
+    async with sandbox.engine.connect() as conn:
+        left = (await conn.execute(select(inbox.c.message_id).where(inbox.c.consumer == "prune-test"))).scalars().all()
+    assert left == ["recent"]
