@@ -89,3 +89,9 @@ def accounts(auth_url, gateway_url) -> Accounts:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def auth(auth_url) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=auth_url, timeout=10) as client:
+        yield client

@@ -15,6 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from lathe_common.testing import eventually, read_topic
 
+from .conftest import bearer
+
 pytestmark = pytest.mark.e2e
 
 USERS_TOPIC = "lathe.auth.users.v1"
@@ -39,8 +41,8 @@ async def user_id(superuser_dsn: str, username: str) -> str:
         await conn.close()
 
 
-async def audit_entries(gateway, subject: str) -> int:
-    response = await gateway.get("/api/v1/audit-logs", params={"subject": subject})
+async def audit_entries(gateway, subject: str, token: str) -> int:
+    response = await gateway.get("/api/v1/audit-logs", params={"subject": subject}, headers=bearer(token))
     assert response.status_code == 200
     return response.json()["total"]
 
@@ -63,13 +65,14 @@ async def audit_group_caught_up(kafka: str) -> bool:
     )
 
 
-async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka, superuser_dsn):
+async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka, superuser_dsn, accounts):
+    token = await accounts.admin_token()
     username = f"e2e-{uuid.uuid4().hex[:8]}"
     await create_user_in_auth(username)
     subject = await user_id(superuser_dsn, username)
 
-    assert await eventually(lambda: audit_entries(gateway, subject), timeout=30) == 1
-    entry = (await gateway.get("/api/v1/audit-logs", params={"subject": subject})).json()["items"][0]
+    assert await eventually(lambda: audit_entries(gateway, subject, token), timeout=30) == 1
+    entry = (await gateway.get("/api/v1/audit-logs", params={"subject": subject}, headers=bearer(token))).json()["items"][0]
     assert entry["event_type"] == "lathe.auth.user.created.v1"
     assert entry["source"] == "lathe/auth"
     assert entry["data"]["username"] == username
@@ -87,4 +90,4 @@ async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka,
 
     # Once the analytics consumer has committed past the duplicate, it has handled it.
     await eventually(lambda: audit_group_caught_up(kafka), timeout=30)
-    assert await audit_entries(gateway, subject) == 1
+    assert await audit_entries(gateway, subject, token) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .conftest import SERVICE_PORTS
+from .conftest import SERVICE_PORTS, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -26,21 +26,26 @@ async def test_gateway_readiness_reports_each_service(gateway):
     assert checks == {"redis": "ok", "auth": "ok", "production": "ok", "orders": "ok", "analytics": "ok"}
 
 
-async def test_gateway_routes_by_prefix_and_propagates_the_request_id(gateway):
-    response = await gateway.get("/api/v1/audit-logs", params={"limit": 1}, headers={"X-Request-ID": "e2e-req-1"})
+async def test_gateway_routes_by_prefix_and_propagates_the_request_id(gateway, accounts):
+    headers = {"X-Request-ID": "e2e-req-1"} | bearer(await accounts.admin_token())
+    response = await gateway.get("/api/v1/audit-logs", params={"limit": 1}, headers=headers)
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "e2e-req-1"
     assert {"items", "total", "limit", "offset"} <= response.json().keys()
 
 
-async def test_unknown_route_is_a_problem_not_a_500(gateway):
-    response = await gateway.get("/api/v1/no-such-thing")
+async def test_unknown_route_is_a_problem_not_a_500(gateway, accounts):
+    anonymous = await gateway.get("/api/v1/no-such-thing")
+    assert anonymous.status_code == 401  # nothing about the API is revealed before sign-in
+    response = await gateway.get("/api/v1/no-such-thing", headers=bearer(await accounts.admin_token()))
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "route_not_found"
 
 
-async def test_bad_query_parameters_are_422_problems_through_the_gateway(gateway):
-    response = await gateway.get("/api/v1/audit-logs", params={"limit": 100000})
+async def test_bad_query_parameters_are_422_problems_through_the_gateway(gateway, accounts):
+    response = await gateway.get(
+        "/api/v1/audit-logs", params={"limit": 100000}, headers=bearer(await accounts.admin_token())
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
