@@ -72,7 +72,7 @@ bench: up ## run the benchmarks; prints a table and writes JSON under .run/bench
 	@set -a; source $(RUN_DIR)/stack.env; set +a; $(PY) -m benchmarks
 
 lint: deps ## static checks
-	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 clean: down ## remove the virtualenv and every piece of local state
 	rm -rf $(VENV) $(RUN_DIR)

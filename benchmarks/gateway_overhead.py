@@ -40,8 +40,11 @@ def _start_gateway() -> subprocess.Popen:
         "LATHE_GATEWAY_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lathe_gateway", "serve"], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "lathe_gateway", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -90,6 +93,9 @@ def run(seconds: int = 10, connections: int = 16) -> Result:
             Figure("gateway p99", via.p99_ms, "ms"),
             Figure("p99 ratio gateway/direct", via.p99_ms / direct.p99_ms, "x"),
         ],
-        comparison={"direct": vars(direct), "gateway": vars(via), "all_runs": {
-            "direct": [vars(r) for r in direct_runs], "gateway": [vars(r) for r in gateway_runs]}},
+        comparison={
+            "direct": vars(direct),
+            "gateway": vars(via),
+            "all_runs": {"direct": [vars(r) for r in direct_runs], "gateway": [vars(r) for r in gateway_runs]},
+        },
     )

@@ -28,7 +28,11 @@ class Result:
     figures: list[Figure]
     comparison: dict[str, object] = field(default_factory=dict)
     machine: dict[str, object] = field(
-        default_factory=lambda: {"cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+        default_factory=lambda: {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        }
     )
     measured_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
@@ -44,7 +48,9 @@ def print_table(results: list[Result]) -> None:
     for result in results:
         for f in result.figures:
             met = "" if f.met is None else ("yes" if f.met else "NO")
-            rows.append((result.benchmark, f.name, f"{f.value:,.3f}".rstrip("0").rstrip("."), f.unit, f.goal or "", met))
+            rows.append(
+                (result.benchmark, f.name, f"{f.value:,.3f}".rstrip("0").rstrip("."), f.unit, f.goal or "", met)
+            )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

@@ -21,14 +21,17 @@ async def test_login_then_call_a_service_through_the_gateway(gateway, accounts):
     me = await gateway.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 200
     assert me.json()["username"] == user["username"] and "audit:read" in me.json()["scopes"]
-    audit = await gateway.get("/api/v1/audit-logs", params={"subject": user["id"]}, headers=bearer(tokens["access_token"]))
+    audit = await gateway.get(
+        "/api/v1/audit-logs", params={"subject": user["id"]}, headers=bearer(tokens["access_token"])
+    )
     assert audit.status_code == 200
 
 
 async def test_swagger_password_form_login_works(accounts, gateway):
     user = await accounts.create_user("viewer")
     response = await gateway.post(
-        "/api/v1/auth/login", data={"username": user["username"], "password": user["password"], "grant_type": "password"}
+        "/api/v1/auth/login",
+        data={"username": user["username"], "password": user["password"], "grant_type": "password"},
     )
     assert response.status_code == 200, response.text
     assert response.json()["access_token"]
@@ -68,11 +71,15 @@ async def test_repeated_failures_lock_the_account_and_an_admin_unlocks_it(accoun
     user = await accounts.create_user("operator")
     async with httpx.AsyncClient(base_url=auth_url, timeout=10) as auth:
         codes = [
-            (await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": f"Wrong-{i}9x"})).json()["code"]
+            (
+                await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": f"Wrong-{i}9x"})
+            ).json()["code"]
             for i in range(5)
         ]
         assert codes == ["invalid_credentials"] * 5
-        locked = await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": user["password"]})
+        locked = await auth.post(
+            "/api/v1/auth/login", json={"username": user["username"], "password": user["password"]}
+        )
         assert locked.status_code == 401 and locked.json()["code"] == "account_locked"
         assert int(locked.headers["retry-after"]) > 0
 
@@ -99,16 +106,22 @@ async def test_users_admin_filters_paginates_and_deactivates(accounts, gateway):
     assert listed["limit"] == 1 and len(listed["items"]) == 1 and listed["total"] >= 1
     assert all(u["role"] == "purchasing" for u in listed["items"])
 
-    weak = await gateway.post("/api/v1/users", json={"username": "weakling", "password": "password", "role": "viewer"}, headers=admin)
+    weak = await gateway.post(
+        "/api/v1/users", json={"username": "weakling", "password": "password", "role": "viewer"}, headers=admin
+    )
     assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
     dup = await gateway.post(
-        "/api/v1/users", json={"username": user["username"], "password": "Plant-Floor-42", "role": "viewer"}, headers=admin
+        "/api/v1/users",
+        json={"username": user["username"], "password": "Plant-Floor-42", "role": "viewer"},
+        headers=admin,
     )
     assert dup.status_code == 409 and dup.json()["code"] == "user_exists"
 
     gone = await gateway.delete(f"/api/v1/users/{user['id']}", headers=admin)
     assert gone.status_code == 200 and gone.json()["is_active"] is False
-    inactive = (await gateway.get("/api/v1/users", params={"is_active": False, "q": user["username"]}, headers=admin)).json()
+    inactive = (
+        await gateway.get("/api/v1/users", params={"is_active": False, "q": user["username"]}, headers=admin)
+    ).json()
     assert [u["id"] for u in inactive["items"]] == [user["id"]]
     async with httpx.AsyncClient(base_url=accounts.auth_url) as auth:
         login = await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": user["password"]})
@@ -119,7 +132,9 @@ async def test_password_change_requires_the_current_one(accounts, gateway):
     user = await accounts.create_user("engineer")
     token = (await accounts.login(user["username"], user["password"]))["access_token"]
     wrong = await gateway.put(
-        "/api/v1/auth/me/password", json={"current_password": "Nope-Nope-1", "new_password": "Brand-New-42"}, headers=bearer(token)
+        "/api/v1/auth/me/password",
+        json={"current_password": "Nope-Nope-1", "new_password": "Brand-New-42"},
+        headers=bearer(token),
     )
     assert wrong.status_code == 422 and wrong.json()["code"] == "wrong_password"
     ok = await gateway.put(

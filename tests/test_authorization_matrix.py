@@ -12,9 +12,8 @@ import uuid
 
 import pytest
 from fastapi.routing import APIRoute
-from lathe_common.auth import AUTHENTICATED, declared_access
-
 from lathe_auth.roles import ROLE_SCOPES, Role
+from lathe_common.auth import AUTHENTICATED, declared_access
 
 from .conftest import bearer
 
@@ -69,7 +68,9 @@ async def test_no_token_means_401_on_every_protected_route(gateway):
     for _, method, path, access in ROUTES:
         if access == "public":
             continue
-        response = await gateway.request(method, concrete(path), json={} if method in {"POST", "PUT", "PATCH"} else None)
+        response = await gateway.request(
+            method, concrete(path), json={} if method in {"POST", "PUT", "PATCH"} else None
+        )
         if response.status_code != 401 or response.headers["content-type"] != "application/problem+json":
             wrong.append(f"{method} {path}: {response.status_code}")
     assert not wrong, wrong

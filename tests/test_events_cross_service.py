@@ -26,8 +26,17 @@ AUDIT_GROUP = "lathe.analytics.audit-log"
 async def create_user_in_auth(username: str) -> None:
     """Through auth's own code path (the bootstrap command), which commits the user and its event."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "lathe_auth", "create-admin", "--username", username, "--password", "Str0ng-Passw0rd",
-        env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "lathe_auth",
+        "create-admin",
+        "--username",
+        username,
+        "--password",
+        "Str0ng-Passw0rd",
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
@@ -60,9 +69,7 @@ async def audit_group_caught_up(kafka: str) -> bool:
     finally:
         await admin.close()
         await consumer.stop()
-    return all(
-        end == 0 or (committed.get(tp) is not None and committed[tp].offset >= end) for tp, end in ends.items()
-    )
+    return all(end == 0 or (committed.get(tp) is not None and committed[tp].offset >= end) for tp, end in ends.items())
 
 
 async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka, superuser_dsn, accounts):
@@ -72,7 +79,9 @@ async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka,
     subject = await user_id(superuser_dsn, username)
 
     assert await eventually(lambda: audit_entries(gateway, subject, token), timeout=30) == 1
-    entry = (await gateway.get("/api/v1/audit-logs", params={"subject": subject}, headers=bearer(token))).json()["items"][0]
+    entry = (await gateway.get("/api/v1/audit-logs", params={"subject": subject}, headers=bearer(token))).json()[
+        "items"
+    ][0]
     assert entry["event_type"] == "lathe.auth.user.created.v1"
     assert entry["source"] == "lathe/auth"
     assert entry["data"]["username"] == username
@@ -84,7 +93,9 @@ async def test_user_created_in_auth_reaches_the_audit_trail_once(gateway, kafka,
     producer = AIOKafkaProducer(bootstrap_servers=kafka)
     await producer.start()
     try:
-        await producer.send_and_wait(USERS_TOPIC, value=original.value, key=original.key, headers=list(original.headers))
+        await producer.send_and_wait(
+            USERS_TOPIC, value=original.value, key=original.key, headers=list(original.headers)
+        )
     finally:
         await producer.stop()
 

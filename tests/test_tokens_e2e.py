@@ -21,8 +21,12 @@ from .conftest import bearer, env
 pytestmark = pytest.mark.e2e
 
 
+def b64_raw(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def b64(data: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return b64_raw(json.dumps(data).encode())
 
 
 def active_key() -> tuple[str, object]:
@@ -57,10 +61,14 @@ def forgeries(token: str) -> dict[str, str]:
         "tampered signature": f"{header}.{payload}.{signature[:-4]}AAAA",
         "tampered claims": f"{header}.{b64(claims | {'scope': 'users:admin'})}.{signature}",
         "alg none": f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{b64(claims)}.",
-        "HS256 keyed with the public key": f"{hs_header}.{hs_payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}",
+        "HS256 keyed with the public key": f"{hs_header}.{hs_payload}.{b64_raw(mac)}",
         "unknown kid": jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": "not-a-key-of-ours"}),
-        "expired": jwt.encode(claims | {"exp": int(time.time()) - 30}, private, algorithm="EdDSA", headers={"kid": kid}),
-        "wrong audience": jwt.encode(claims | {"aud": "another-system"}, private, algorithm="EdDSA", headers={"kid": kid}),
+        "expired": jwt.encode(
+            claims | {"exp": int(time.time()) - 30}, private, algorithm="EdDSA", headers={"kid": kid}
+        ),
+        "wrong audience": jwt.encode(
+            claims | {"aud": "another-system"}, private, algorithm="EdDSA", headers={"kid": kid}
+        ),
     }
 
 
@@ -106,4 +114,3 @@ async def test_a_missing_or_malformed_authorization_header_is_401(gateway):
         response = await gateway.get("/api/v1/auth/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["code"] in {"missing_token", "invalid_token"}
-

@@ -36,7 +36,8 @@ def call(method: str, url: str, body: dict | None = None, token: str | None = No
 
 def load_demo_users(gateway: str, env: dict[str, str]) -> list[str]:
     status, tokens = call(
-        "POST", f"{gateway}/api/v1/auth/login",
+        "POST",
+        f"{gateway}/api/v1/auth/login",
         {"username": env["LATHE_ADMIN_USERNAME"], "password": env["LATHE_ADMIN_PASSWORD"]},
     )
     if status != 200:
@@ -45,7 +46,8 @@ def load_demo_users(gateway: str, env: dict[str, str]) -> list[str]:
     for role in DEMO_ROLES:
         username = f"demo-{role}"
         status, body = call(
-            "POST", f"{gateway}/api/v1/users",
+            "POST",
+            f"{gateway}/api/v1/users",
             {"username": username, "password": DEMO_PASSWORD, "role": role, "full_name": f"Demo {role.title()}"},
             tokens["access_token"],
         )
@@ -65,15 +67,15 @@ Lathe is running.
   API (gateway)      {gateway}/api/v1
   Swagger UI         {gateway}/docs
   OpenAPI            {gateway}/openapi.json
-  Services           auth {env['LATHE_AUTH_URL']}, production {env['LATHE_PRODUCTION_URL']},
-                     orders {env['LATHE_ORDERS_URL']}, analytics {env['LATHE_ANALYTICS_URL']}
+  Services           auth {env["LATHE_AUTH_URL"]}, production {env["LATHE_PRODUCTION_URL"]},
+                     orders {env["LATHE_ORDERS_URL"]}, analytics {env["LATHE_ANALYTICS_URL"]}
   Metrics            <any of the above>/metrics
-  Kafka              {env['KAFKA_BOOTSTRAP_SERVERS']}   (kcat -L -b {env['KAFKA_BOOTSTRAP_SERVERS']})
-  PostgreSQL         {env['DATABASE_URL']}
-  Redis              {env['REDIS_URL']}
-  Admin login        {env['LATHE_ADMIN_USERNAME']} / {env['LATHE_ADMIN_PASSWORD']}
-  Demo users         {', '.join(demo_users)} / {DEMO_PASSWORD}
-  Stack environment  {RUN / 'stack.env'}
+  Kafka              {env["KAFKA_BOOTSTRAP_SERVERS"]}   (kcat -L -b {env["KAFKA_BOOTSTRAP_SERVERS"]})
+  PostgreSQL         {env["DATABASE_URL"]}
+  Redis              {env["REDIS_URL"]}
+  Admin login        {env["LATHE_ADMIN_USERNAME"]} / {env["LATHE_ADMIN_PASSWORD"]}
+  Demo users         {", ".join(demo_users)} / {DEMO_PASSWORD}
+  Stack environment  {RUN / "stack.env"}
 
 Following the logs; Ctrl-C stops the stack.
 """

@@ -50,6 +50,7 @@ def run(*cmd: str, env: dict[str, str] | None = None, check: bool = True, **kw) 
 
 # ---------------------------------------------------------------- configuration of each server
 
+
 def pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
     if not found:
@@ -87,9 +88,22 @@ def setup_postgres() -> Path:
         shutil.chown(pwfile, "postgres", "postgres")
         try:
             run(
-                "runuser", "-u", "postgres", "--", pg_bin("initdb"), "-D", str(data), "-U", PG_SUPERUSER,
-                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                "--locale=C.UTF-8", stdout=subprocess.DEVNULL,
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                PG_SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                stdout=subprocess.DEVNULL,
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -100,8 +114,7 @@ def setup_redis() -> Path:
     (RUN / "redis").mkdir(parents=True, exist_ok=True)
     conf = RUN / "redis.conf"
     conf.write_text(
-        f"port {REDIS_PORT}\nbind 127.0.0.1\ndir {RUN / 'redis'}\nappendonly yes\nprotected-mode yes\n"
-        "save 60 1000\n"
+        f"port {REDIS_PORT}\nbind 127.0.0.1\ndir {RUN / 'redis'}\nappendonly yes\nprotected-mode yes\nsave 60 1000\n"
     )
     return conf
 
@@ -140,17 +153,29 @@ def setup_kafka() -> Path:
         log("formatting Kafka KRaft storage")
         data.mkdir(parents=True, exist_ok=True)
         classpath = f"{libs}/*"
-        cluster_id = run(
-            "java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid", capture_output=True, text=True
-        ).stdout.strip().splitlines()[-1]
+        cluster_id = (
+            run("java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid", capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         run(
-            "java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
-            "--standalone", stdout=subprocess.DEVNULL,
+            "java",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(props),
+            "--standalone",
+            stdout=subprocess.DEVNULL,
         )
     return props
 
 
 # ---------------------------------------------------------------- environment of the apps
+
 
 def service_database_url(service: str) -> str:
     return f"postgresql+asyncpg://lathe_{service}:lathe_{service}@127.0.0.1:{PG_PORT}/lathe"
@@ -195,46 +220,80 @@ def write_stack_env(env: dict[str, str]) -> None:
 
 # ---------------------------------------------------------------- supervisord
 
+
 def supervisor_conf(pg_data: Path, redis_conf: Path, kafka_props: Path, env: dict[str, str]) -> str:
     app_env = ",".join(f'{k}="{v}"' for k, v in env.items())
     programs = {
         "postgres": dict(
             command=f"{pg_bin('postgres')} -D {pg_data} -p {PG_PORT} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories={pg_data} -c max_connections=300 -c fsync=on",
-            user="postgres", stopsignal="INT", priority=10, autostart="true",
+            user="postgres",
+            stopsignal="INT",
+            priority=10,
+            autostart="true",
         ),
         "redis": dict(command=f"{shutil.which('redis-server')} {redis_conf}", priority=10, autostart="true"),
         "kafka": dict(
             command=f"java -Xms256m -Xmx1g -XX:+UseG1GC -cp {RUN / 'kafka' / 'libs'}/* kafka.Kafka {kafka_props}",
-            priority=10, autostart="true", stopwaitsecs=60,
+            priority=10,
+            autostart="true",
+            stopwaitsecs=60,
         ),
     }
     for service in [*SERVICES, "gateway"]:
         programs[service] = dict(
-            command=f"{VENV_PY} -m lathe_{service} serve", autostart="false", environment=app_env,
-            directory=str(ROOT), priority=50, stopwaitsecs=20,
+            command=f"{VENV_PY} -m lathe_{service} serve",
+            autostart="false",
+            environment=app_env,
+            directory=str(ROOT),
+            priority=50,
+            stopwaitsecs=20,
         )
     lines = [
-        "[unix_http_server]", f"file={SUPERVISOR_SOCK}",
-        "[supervisord]", f"logfile={LOGS / 'supervisord.log'}", f"pidfile={RUN / 'supervisord.pid'}",
-        f"childlogdir={LOGS}", "nodaemon=false",
-        "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
-        "[supervisorctl]", f"serverurl=unix://{SUPERVISOR_SOCK}",
+        "[unix_http_server]",
+        f"file={SUPERVISOR_SOCK}",
+        "[supervisord]",
+        f"logfile={LOGS / 'supervisord.log'}",
+        f"pidfile={RUN / 'supervisord.pid'}",
+        f"childlogdir={LOGS}",
+        "nodaemon=false",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "[supervisorctl]",
+        f"serverurl=unix://{SUPERVISOR_SOCK}",
     ]
     for name, opts in programs.items():
         lines.append(f"[program:{name}]")
-        opts = {"autorestart": "true", "startsecs": 2, "stopasgroup": "true", "killasgroup": "true",
-                "redirect_stderr": "true", "stdout_logfile": str(LOGS / f"{name}.log"),
-                "stdout_logfile_maxbytes": "50MB", **opts}
+        opts = {
+            "autorestart": "true",
+            "startsecs": 2,
+            "stopasgroup": "true",
+            "killasgroup": "true",
+            "redirect_stderr": "true",
+            "stdout_logfile": str(LOGS / f"{name}.log"),
+            "stdout_logfile_maxbytes": "50MB",
+            **opts,
+        }
         lines += [f"{k}={v}" for k, v in opts.items()]
-    lines += ["[group:infra]", "programs=postgres,redis,kafka",
-              "[group:apps]", f"programs={','.join([*SERVICES, 'gateway'])}"]
+    lines += [
+        "[group:infra]",
+        "programs=postgres,redis,kafka",
+        "[group:apps]",
+        f"programs={','.join([*SERVICES, 'gateway'])}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def supervisorctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(str(VENV_PY.parent / "supervisorctl"), "-c", str(SUPERVISOR_CONF), *args, check=check,
-               capture_output=True, text=True)
+    return run(
+        str(VENV_PY.parent / "supervisorctl"),
+        "-c",
+        str(SUPERVISOR_CONF),
+        *args,
+        check=check,
+        capture_output=True,
+        text=True,
+    )
 
 
 def supervisord_running() -> bool:
@@ -242,6 +301,7 @@ def supervisord_running() -> bool:
 
 
 # ---------------------------------------------------------------- waiting
+
 
 def wait_for(what: str, probe, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
@@ -283,6 +343,7 @@ def http_ok(url: str) -> bool:
 
 # ---------------------------------------------------------------- database roles and schemas
 
+
 def provision_database() -> None:
     """One database, one login role per service owning its schema and nothing else."""
     import asyncpg
@@ -314,6 +375,7 @@ def provision_database() -> None:
 
 # ---------------------------------------------------------------- commands
 
+
 def up(args: argparse.Namespace) -> None:
     for d in (RUN, LOGS):
         d.mkdir(parents=True, exist_ok=True)
@@ -328,8 +390,13 @@ def up(args: argparse.Namespace) -> None:
     else:
         log("starting supervisord (PostgreSQL, Redis, Kafka)")
         run(str(VENV_PY.parent / "supervisord"), "-c", str(SUPERVISOR_CONF))
-    wait_for("PostgreSQL", lambda: tcp_open(PG_PORT) and run(
-        pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-q", check=False).returncode == 0)
+    wait_for(
+        "PostgreSQL",
+        lambda: (
+            tcp_open(PG_PORT)
+            and run(pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-q", check=False).returncode == 0
+        ),
+    )
     wait_for("Redis", lambda: tcp_open(REDIS_PORT))
     wait_for("Kafka", kafka_answers)
     log(f"infrastructure ready: postgres :{PG_PORT}, redis :{REDIS_PORT}, kafka :{KAFKA_PORT}")

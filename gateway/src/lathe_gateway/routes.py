@@ -1,8 +1,10 @@
-"""Which service owns which path prefix."""
+"""Which service owns which path prefix, and the one list of routes open without a token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import httpx
 
 from lathe_gateway.settings import GatewaySettings
 
@@ -32,12 +34,68 @@ ROUTES: tuple[Route, ...] = (
 SERVICES = ("auth", "production", "orders", "analytics")
 
 
-def upstream_urls(settings: GatewaySettings) -> dict[str, str]:
-    return {name: getattr(settings, f"{name}_url").rstrip("/") for name in SERVICES}
-
-
 def resolve(path: str) -> Route | None:
+    # httpx would collapse "/api/v1/auth/../lots" to "/api/v1/lots" on the way out, sending a path
+    # to a service that does not own it; such paths are never legitimate, so they route nowhere.
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return None
     for route in ROUTES:
         if path == route.prefix or path.startswith(route.prefix + "/"):
             return route
     return None
+
+
+@dataclass(frozen=True)
+class PublicEndpoint:
+    methods: frozenset[str]
+    path: str
+    exchanges_credentials: bool = False  # login / refresh: a stricter limit per client address
+
+
+_READ = frozenset({"GET", "HEAD"})
+
+# Everything not listed here needs a valid access token. Paths match exactly: no prefixes, so a
+# route added later is closed until someone decides otherwise here.
+PUBLIC_ENDPOINTS: tuple[PublicEndpoint, ...] = (
+    PublicEndpoint(frozenset({"POST"}), "/api/v1/auth/login", exchanges_credentials=True),
+    PublicEndpoint(frozenset({"POST"}), "/api/v1/auth/refresh", exchanges_credentials=True),
+    PublicEndpoint(_READ, "/.well-known/jwks.json"),
+    PublicEndpoint(_READ, "/health/live"),
+    PublicEndpoint(_READ, "/health/ready"),
+    PublicEndpoint(_READ, "/metrics"),
+    PublicEndpoint(_READ, "/docs"),
+    PublicEndpoint(_READ, "/docs/oauth2-redirect"),
+    PublicEndpoint(_READ, "/openapi.json"),
+)
+
+
+def public_endpoint(method: str, path: str) -> PublicEndpoint | None:
+    method = method.upper()
+    for endpoint in PUBLIC_ENDPOINTS:
+        if path == endpoint.path and method in endpoint.methods:
+            return endpoint
+    return None
+
+
+@dataclass(frozen=True)
+class Upstream:
+    service: str
+    base_url: str
+    timeout: httpx.Timeout
+
+
+def upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
+    unknown = set(settings.upstream_timeouts_seconds) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"LATHE_GATEWAY_UPSTREAM_TIMEOUTS_SECONDS names unknown services: {sorted(unknown)}")
+    return {
+        name: Upstream(
+            service=name,
+            base_url=getattr(settings, f"{name}_url").rstrip("/"),
+            timeout=httpx.Timeout(
+                settings.upstream_timeouts_seconds.get(name, settings.upstream_timeout_seconds),
+                connect=settings.upstream_connect_timeout_seconds,
+            ),
+        )
+        for name in SERVICES
+    }

@@ -1,4 +1,23 @@
+"""Gateway settings, read from ``LATHE_GATEWAY_*`` environment variables (see gateway/README.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
 from lathe_common.settings import LatheSettings, settings_config
+from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic_settings import NoDecode
+
+
+def _comma_separated(value: Any) -> Any:
+    # Operators write "a,b" more often than JSON lists; accept both.
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            return json.loads(stripped)
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value
 
 
 class GatewaySettings(LatheSettings):
@@ -10,9 +29,35 @@ class GatewaySettings(LatheSettings):
     production_url: str = "http://127.0.0.1:8002"
     orders_url: str = "http://127.0.0.1:8003"
     analytics_url: str = "http://127.0.0.1:8004"
-    upstream_timeout_seconds: float = 30.0
+
+    upstream_timeout_seconds: float = Field(30.0, description="Read timeout for services without their own entry")
+    upstream_timeouts_seconds: dict[str, float] = Field(
+        default_factory=lambda: {"analytics": 60.0},
+        description='Per-service read timeouts, e.g. {"analytics": 60} (JSON)',
+    )
     upstream_connect_timeout_seconds: float = 2.0
     max_upstream_connections: int = 200
+
+    rate_limits_enabled: bool = True
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests per authenticated user (token sub)")
+    anonymous_rate_limit_per_minute: int = Field(120, ge=1, description="Requests without a valid token, per address")
+    login_rate_limit_per_minute: int = Field(10, ge=1, description="POST login and POST refresh, each, per address")
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Peers (IPs or CIDRs) whose X-Forwarded-For is believed; comma-separated or JSON",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Browser origins allowed by CORS; empty sends no CORS headers"
+    )
+
+    redis_timeout_seconds: float = Field(0.25, description="Socket and connect timeout for rate limits / revocation")
+    redis_failure_pause_seconds: float = Field(
+        1.0, description="After a Redis error, skip Redis (fail open) this long instead of waiting on it per request"
+    )
+    redis_warning_interval_seconds: float = Field(30.0, description="At most one 'Redis unavailable' warning per this")
+    openapi_cache_seconds: float = 30.0
+
+    _split_lists = field_validator("trusted_proxies", "cors_origins", mode="before")(_comma_separated)
 
 
 settings = GatewaySettings()

@@ -6,6 +6,7 @@ tokens too, but services never trust it blindly: they check the signature and cl
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ ALGORITHMS = ["EdDSA"]  # an allow-list: "none", HS* and anything else are refus
 ISSUER = "lathe-auth"
 AUDIENCE = "lathe"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
+# Written by the auth service on logout (value "1", expiring with the token), read by the gateway.
+REVOKED_JTI_KEY = "lathe:revoked-jti:{jti}"
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,15 @@ class JwksKeySource:
         self.timeout = timeout
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._refresh_lock = asyncio.Lock()
 
     async def key_for(self, kid: str) -> PyJWK | None:
-        if kid not in self._keys and time.monotonic() - self._fetched_at >= self.min_refetch_seconds:
-            await self.refresh()
+        if kid in self._keys:
+            return self._keys[kid]
+        # One fetch at a time; requests that waited for it use what it brought.
+        async with self._refresh_lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self.min_refetch_seconds:
+                await self.refresh()
         return self._keys.get(kid)
 
     async def refresh(self) -> None:
@@ -74,7 +82,9 @@ class JwksKeySource:
 
 
 def _invalid(detail: str, code: str = "invalid_token") -> Unauthorized:
-    return Unauthorized(detail, code=code, headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'})
+    return Unauthorized(
+        detail, code=code, headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'}
+    )
 
 
 class TokenVerifier:
@@ -146,7 +156,9 @@ class RequireScope:
 
     async def __call__(self, principal: CurrentPrincipal) -> Principal:
         if self.scope not in principal.scopes:
-            raise Forbidden(f"This needs the '{self.scope}' permission.", code="insufficient_scope", required=self.scope)
+            raise Forbidden(
+                f"This needs the '{self.scope}' permission.", code="insufficient_scope", required=self.scope
+            )
         return principal
 
 

@@ -171,12 +171,8 @@ class ConsumerRuntime:
             ("lathe_dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
         # Awaited to acknowledgement before the offset moves: a dead letter is never lost.
-        await self.producer.send_and_wait(
-            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
-        )
-        logger.warning(
-            "dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, detail
-        )
+        await self.producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
+        logger.warning("dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, detail)
         DEAD_LETTERS.labels(self.service, spec.name, record.topic, reason).inc()
         return "dead_lettered"
 

@@ -95,6 +95,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_from(error: LatheError, extra_headers: dict[str, str] | None = None) -> JSONResponse:
+    """The response for a domain error; also for refusals made in middleware, which exception
+    handlers never see."""
+    extra = dict(error.extra)
+    headers = {**(extra.pop("headers", None) or {}), **(extra_headers or {})}
+    return problem(error.status, error.code, error.title, error.detail, headers=headers or None, **extra)
+
+
 _STATUS_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),
@@ -112,14 +120,12 @@ _STATUS_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LatheError)
     async def _domain(_: Request, exc: LatheError) -> JSONResponse:
-        headers = exc.extra.pop("headers", None)
-        return problem(exc.status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
+        return problem_from(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         return problem(422, "validation_error", "Invalid request", "The request is not valid.", errors=errors)
 

@@ -41,7 +41,11 @@ async def ensure_topics(
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor) for t in wanted if t not in existing]
+        missing = [
+            NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+            for t in wanted
+            if t not in existing
+        ]
         if missing:
             try:
                 await admin.create_topics(missing)

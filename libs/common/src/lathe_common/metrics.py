@@ -8,9 +8,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-HTTP_REQUESTS = Counter(
-    "lathe_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("lathe_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "lathe_http_request_duration_seconds",
     "HTTP request latency",

@@ -5,8 +5,9 @@ commit (or roll back) together. ``OutboxRelay`` publishes committed rows to Kafk
 idempotent producer, claiming them with ``FOR UPDATE SKIP LOCKED`` so several replicas can share
 the work, and deletes them once Kafka has acknowledged them. A row Kafka keeps refusing (say, too
 large) is retried with backoff and then parked (``attempts >= max_attempts``) so it cannot block the
-rows behind it; ``lathe_outbox_backlog`` and the row's ``last_error`` show it to operators. It is woken by LISTEN/NOTIFY right
-after commit and falls back to polling, so rows left behind by a crash go out when it comes back.
+rows behind it; ``lathe_outbox_backlog`` and the row's ``last_error`` show it to operators. It is
+woken by LISTEN/NOTIFY right after commit and falls back to polling, so rows left behind by a
+crash go out when it comes back.
 """
 
 from __future__ import annotations

@@ -138,4 +138,3 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     for router in definition.root_routers:
         app.include_router(router)
     return app
-

@@ -41,8 +41,12 @@ class Harness:
         self.calls: Counter[str] = Counter()
         self.spec = ConsumerSpec(name=f"test.{uuid.uuid4().hex[:8]}", topics=(topic,), handler=self.handle)
         self.runtime = ConsumerRuntime(
-            service="test", session_factory=sandbox.sessions, inbox=sandbox.tables.inbox, producer=producer,
-            max_attempts=3, retry_backoff_seconds=0.05,
+            service="test",
+            session_factory=sandbox.sessions,
+            inbox=sandbox.tables.inbox,
+            producer=producer,
+            max_attempts=3,
+            retry_backoff_seconds=0.05,
         )
         self.broker = KafkaBroker(sandbox.bootstrap)
         self.runtime.register(self.broker, self.spec)
@@ -151,7 +155,11 @@ async def test_inbox_pruning_forgets_only_old_message_ids(sandbox):
             inbox.insert(),
             [
                 {"consumer": "prune-test", "message_id": "old", "processed_at": datetime.now(UTC) - timedelta(days=40)},
-                {"consumer": "prune-test", "message_id": "recent", "processed_at": datetime.now(UTC) - timedelta(days=2)},
+                {
+                    "consumer": "prune-test",
+                    "message_id": "recent",
+                    "processed_at": datetime.now(UTC) - timedelta(days=2),
+                },
             ],
         )
     assert await prune_inbox(sandbox.engine, inbox, retention=timedelta(days=30)) == 1

@@ -18,7 +18,9 @@ from lathe_common.errors import Unauthorized
 KID = "test-key"
 PRIVATE = Ed25519PrivateKey.generate()
 PUBLIC_RAW = PRIVATE.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-PUBLIC_PEM = PRIVATE.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+PUBLIC_PEM = PRIVATE.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 JWK = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(PUBLIC_RAW).rstrip(b"=").decode(), "kid": KID}
 
 
@@ -33,9 +35,16 @@ verifier = TokenVerifier(StaticKeys())
 def claims(**overrides) -> dict:
     now = int(time.time())
     base = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "preferred_username": "petrov", "role": "operator",
-        "scope": "lots:read process-data:write", "jti": uuid.uuid4().hex, "sid": str(uuid.uuid4()),
-        "iat": now, "exp": now + 300,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(uuid.uuid4()),
+        "preferred_username": "petrov",
+        "role": "operator",
+        "scope": "lots:read process-data:write",
+        "jti": uuid.uuid4().hex,
+        "sid": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 300,
     }
     return base | overrides
 
@@ -98,3 +107,28 @@ async def test_forged_tokens_are_refused(name):
         await verifier.verify(make())
     assert refused.value.code == code
     assert refused.value.status == 401
+
+
+async def test_a_cold_jwks_cache_serves_every_concurrent_request(monkeypatch):
+    """Right after a restart or a rotation many requests meet an unknown kid at once: none may be
+    refused while the one fetch they all wait for is under way."""
+    import asyncio
+
+    from lathe_common.auth import JwksKeySource
+
+    source = JwksKeySource("http://jwks.invalid/.well-known/jwks.json")
+    fetches = 0
+
+    async def slow_refresh() -> None:
+        nonlocal fetches
+        fetches += 1
+        source._fetched_at = __import__("time").monotonic()
+        await asyncio.sleep(0.05)  # the HTTP round trip
+        source._keys = {KID: PyJWK.from_dict(JWK)}
+
+    monkeypatch.setattr(source, "refresh", slow_refresh)
+    cold = TokenVerifier(source)
+    token = sign(claims())
+    results = await asyncio.gather(*(cold.verify(token) for _ in range(20)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert fetches == 1

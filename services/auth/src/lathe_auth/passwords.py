@@ -13,10 +13,34 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 COMMON_PASSWORDS = frozenset(
     p.lower()
     for p in (
-        "Password1", "Password123", "Passw0rd", "Welcome1", "Welcome123", "Qwerty123", "Admin123",
-        "Administrator1", "Letmein1", "Changeme1", "Abcd1234", "Test1234", "Password1!", "P@ssw0rd",
-        "Summer2024", "Winter2024", "Spring2025", "Autumn2025", "Iloveyou1", "Monkey123", "Dragon123",
-        "Football1", "Baseball1", "Sunshine1", "Princess1", "Master123", "Trustno1", "Lathe123",
+        "Password1",
+        "Password123",
+        "Passw0rd",
+        "Welcome1",
+        "Welcome123",
+        "Qwerty123",
+        "Admin123",
+        "Administrator1",
+        "Letmein1",
+        "Changeme1",
+        "Abcd1234",
+        "Test1234",
+        "Password1!",
+        "P@ssw0rd",
+        "Summer2024",
+        "Winter2024",
+        "Spring2025",
+        "Autumn2025",
+        "Iloveyou1",
+        "Monkey123",
+        "Dragon123",
+        "Football1",
+        "Baseball1",
+        "Sunshine1",
+        "Princess1",
+        "Master123",
+        "Trustno1",
+        "Lathe123",
     )
 )
 

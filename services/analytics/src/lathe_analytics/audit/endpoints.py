@@ -16,7 +16,10 @@ router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
 
 @router.get(
-    "", response_model=Page[AuditLogRead], summary="The audit trail, newest first", dependencies=[requires("audit:read")]
+    "",
+    response_model=Page[AuditLogRead],
+    summary="The audit trail, newest first",
+    dependencies=[requires("audit:read")],
 )
 async def list_audit_logs(
     session: SessionDep,

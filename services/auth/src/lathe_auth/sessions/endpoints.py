@@ -64,7 +64,9 @@ async def refresh(body: RefreshRequest, sessions: SessionsDep) -> TokenPair:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: CurrentPrincipal, sessions: SessionsDep, request: Request, body: LogoutRequest | None = None) -> None:
+async def logout(
+    principal: CurrentPrincipal, sessions: SessionsDep, request: Request, body: LogoutRequest | None = None
+) -> None:
     await sessions.logout(principal, body.refresh_token if body else None, request.app.state.redis)
 
 

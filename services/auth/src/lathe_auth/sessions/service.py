@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis
-from lathe_common.auth import Principal
+from lathe_common.auth import REVOKED_JTI_KEY, Principal
 from lathe_common.errors import Unauthorized
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,6 @@ from lathe_auth.settings import AuthSettings
 from lathe_auth.users.models import User
 
 logger = logging.getLogger(__name__)
-
-REVOKED_JTI_KEY = "lathe:revoked-jti:{jti}"  # read by the gateway
 
 
 def _invalid_credentials(**kw: object) -> Unauthorized:

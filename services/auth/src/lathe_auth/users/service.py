@@ -30,8 +30,11 @@ class Users(Repository[User]):
         if q:
             pattern = f"%{q.lower()}%"
             statement = statement.where(
-                or_(func.lower(User.username).like(pattern), func.lower(User.email).like(pattern),
-                    func.lower(User.full_name).like(pattern))
+                or_(
+                    func.lower(User.username).like(pattern),
+                    func.lower(User.email).like(pattern),
+                    func.lower(User.full_name).like(pattern),
+                )
             )
         return await self.page(page, equal={User.role: role, User.is_active: is_active}, statement=statement)
 
@@ -39,13 +42,19 @@ class Users(Repository[User]):
         check_policy(data.password)
         clash = await self.session.scalar(
             select(User.id).where(
-                or_(func.lower(User.username) == data.username.lower(), *([User.email == data.email] if data.email else []))
+                or_(
+                    func.lower(User.username) == data.username.lower(),
+                    *([User.email == data.email] if data.email else []),
+                )
             )
         )
         if clash is not None:
             raise Conflict("A user with this username or email already exists.", code="user_exists")
         user = User(
-            username=data.username, email=data.email, full_name=data.full_name, role=data.role.value,
+            username=data.username,
+            email=data.email,
+            full_name=data.full_name,
+            role=data.role.value,
             password_hash=hash_password(data.password),
         )
         self.session.add(user)
@@ -59,7 +68,9 @@ class Users(Repository[User]):
     async def update(self, user_id: str, data: UserUpdate, *, acting_user_id: str) -> User:
         user = await self.get(user_id, for_update=True)
         changes = data.model_dump(exclude_unset=True)
-        if str(user.id) == acting_user_id and (changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
+        if str(user.id) == acting_user_id and (
+            changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+        ):
             raise InvalidInput("You cannot deactivate or demote your own account.", code="cannot_change_self")
         if "email" in changes and changes["email"] and changes["email"] != user.email:
             if await self.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):

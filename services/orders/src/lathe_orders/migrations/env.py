@@ -1,6 +1,5 @@
-from lathe_common.migrations import run_env
-
 import lathe_orders.models  # noqa: F401 - registers every table on the metadata
+from lathe_common.migrations import run_env
 from lathe_orders.tables import Base
 
 run_env(Base.metadata)

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name="uq_users_email"),
         schema="auth",
     )
-    op.execute('CREATE UNIQUE INDEX ix_users_username_lower ON auth.users (lower(username))')
+    op.execute("CREATE UNIQUE INDEX ix_users_username_lower ON auth.users (lower(username))")
 
 
 def downgrade() -> None:

@@ -18,7 +18,9 @@ def upgrade() -> None:
         "refresh_tokens",
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("family_id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), sa.ForeignKey("auth.users.id", name="fk_refresh_tokens_user_id_users"), nullable=False),
+        sa.Column(
+            "user_id", sa.Uuid(), sa.ForeignKey("auth.users.id", name="fk_refresh_tokens_user_id_users"), nullable=False
+        ),
         sa.Column("token_hash", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),

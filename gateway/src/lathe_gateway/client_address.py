@@ -1,0 +1,39 @@
+"""The address a request came from, believing X-Forwarded-For only from proxies we operate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
+
+from starlette.requests import HTTPConnection
+
+Network = IPv4Network | IPv6Network
+
+
+def _trusted(address: str, trusted_proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted_proxies)
+
+
+def client_address(connection: HTTPConnection, trusted_proxies: Sequence[Network]) -> str:
+    """The direct peer, unless it is a trusted proxy: then the nearest untrusted hop of X-Forwarded-For.
+
+    Walking from the right matters: the left of the header is whatever the client wrote, and only
+    the entries appended by our own proxies can be believed.
+    """
+    peer = connection.client.host if connection.client else "unknown"
+    if not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [hop.strip() for value in connection.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    address = peer
+    for hop in reversed([hop for hop in hops if hop]):
+        try:
+            address = str(ip_address(hop))
+        except ValueError:
+            break  # garbage written by a client behind a trusted hop: the last good hop is the best we know
+        if not _trusted(address, trusted_proxies):
+            break
+    return address

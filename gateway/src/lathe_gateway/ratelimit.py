@@ -1,0 +1,67 @@
+"""Request counting in Redis: a fixed window per key, shared by every gateway replica.
+
+One Lua script increments the key and, on its first hit, sets the window's expiry, atomically,
+so replicas cannot race and a crash cannot leave a counter without an expiry. The window starts
+at a key's first request and lasts ``window_seconds``; a client can therefore send up to twice
+the limit around a window boundary, an accepted cost of one key and one round trip per request.
+Expiry is Redis's clock, so replicas' clocks do not matter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lathe_gateway.fail_open_redis import FailOpenRedis
+
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+@dataclass(frozen=True)
+class RateLimitDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int  # until the window ends
+
+    def headers(self) -> dict[str, str]:
+        """IETF draft RateLimit-* fields, sent on every limited response; plus Retry-After on a refusal."""
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset_seconds)
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, redis: FailOpenRedis, *, window_seconds: int = 60, key_prefix: str = "lathe:ratelimit:") -> None:
+        self.redis = redis
+        self.window_seconds = window_seconds
+        self.key_prefix = key_prefix
+        self._script = redis.client.register_script(_HIT)
+
+    async def hit(self, key: str, limit: int) -> RateLimitDecision | None:
+        """Count one request against ``key``; None when Redis could not be asked (the request goes on)."""
+        result = await self.redis.run(
+            "rate_limit", lambda _: self._script(keys=[self.key_prefix + key], args=[self.window_seconds * 1000])
+        )
+        if result is None:
+            return None
+        count, ttl_ms = int(result[0]), int(result[1])
+        return RateLimitDecision(
+            allowed=count <= limit,
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset_seconds=max(1, math.ceil(ttl_ms / 1000)),
+        )
