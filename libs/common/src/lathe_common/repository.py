@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
@@ -27,6 +27,22 @@ class Repository(Generic[M]):
         if entity is None:
             raise NotFound(f"No {self.noun} with id {id_}.", code=f"{self.noun.replace(' ', '_')}_not_found")
         return entity
+
+    @staticmethod
+    def apply(entity: M, changes: Mapping[str, Any]) -> list[str]:
+        """Set the attributes that really change; returns their names (for the change event)."""
+        changed = sorted(name for name, value in changes.items() if getattr(entity, name) != value)
+        for name in changed:
+            setattr(entity, name, changes[name])
+        return changed
+
+    @staticmethod
+    def containing(statement: Select[Any], text: str | None, *columns: InstrumentedAttribute[str]) -> Select[Any]:
+        """Rows where any of ``columns`` contains ``text``, ignoring case (``?q=`` search)."""
+        if not text:
+            return statement
+        pattern = f"%{text.lower()}%"
+        return statement.where(or_(*(func.lower(column).like(pattern) for column in columns)))
 
     async def page(
         self,

@@ -1,9 +1,19 @@
 from lathe_common.service import ServiceDefinition, create_service_app
 
 from lathe_production import __doc__ as description
+from lathe_production.events import PRODUCED_TOPICS
+from lathe_production.processes.endpoints import router as processes_router
+from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
 from lathe_production.tables import plumbing
 
 app = create_service_app(
-    ServiceDefinition(name="production", settings=settings, tables=plumbing, description=description or "")
+    ServiceDefinition(
+        name="production",
+        settings=settings,
+        tables=plumbing,
+        routers=[processes_router, product_models_router],
+        produced_topics=PRODUCED_TOPICS,
+        description=description or "",
+    )
 )

@@ -1,5 +1,7 @@
-"""Domain tables of the production service (declared on `tables.Base`)."""
+"""Every table of the production service, for Alembic."""
 
+from lathe_production.processes.models import Process
+from lathe_production.product_models.models import ProductModel, RoutingStep
 from lathe_production.tables import Base, plumbing
 
-__all__ = ["Base", "plumbing"]
+__all__ = ["Base", "Process", "ProductModel", "RoutingStep", "plumbing"]

@@ -9,7 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lathe_analytics.audit.models import AuditLog
 
 # Topics whose events are audited; each producing service adds its topics here as it gains them.
-AUDITED_TOPICS = ("lathe.auth.users.v1",)
+AUDITED_TOPICS = (
+    "lathe.auth.users.v1",
+    "lathe.production.processes.v1",
+    "lathe.production.product-models.v1",
+)
 
 
 async def record_event(session: AsyncSession, envelope: Envelope) -> None:

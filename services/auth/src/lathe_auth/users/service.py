@@ -26,16 +26,7 @@ class Users(Repository[User]):
     async def search(
         self, page: PageParams, *, role: str | None, is_active: bool | None, q: str | None
     ) -> tuple[list[User], int]:
-        statement = select(User).order_by(User.username)
-        if q:
-            pattern = f"%{q.lower()}%"
-            statement = statement.where(
-                or_(
-                    func.lower(User.username).like(pattern),
-                    func.lower(User.email).like(pattern),
-                    func.lower(User.full_name).like(pattern),
-                )
-            )
+        statement = self.containing(select(User).order_by(User.username), q, User.username, User.email, User.full_name)
         return await self.page(page, equal={User.role: role, User.is_active: is_active}, statement=statement)
 
     async def create(self, data: UserCreate) -> User:
@@ -67,23 +58,19 @@ class Users(Repository[User]):
 
     async def update(self, user_id: str, data: UserUpdate, *, acting_user_id: str) -> User:
         user = await self.get(user_id, for_update=True)
-        changes = data.model_dump(exclude_unset=True)
-        if str(user.id) == acting_user_id and (
-            changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
-        ):
+        changes = data.model_dump(exclude_unset=True, mode="json")
+        demoted = changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
+        if str(user.id) == acting_user_id and (changes.get("is_active") is False or demoted):
             raise InvalidInput("You cannot deactivate or demote your own account.", code="cannot_change_self")
-        if "email" in changes and changes["email"] and changes["email"] != user.email:
+        if changes.get("email") and changes["email"] != user.email:
             if await self.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):
                 raise Conflict("Another user has this email.", code="user_exists")
-        if (password := changes.pop("password", None)) is not None:
+        password = changes.pop("password", None)
+        changed = self.apply(user, changes)
+        if password is not None:
             check_policy(password)
             user.password_hash = hash_password(password)
             await self._revoke_sessions(user)
-        changed = sorted(k for k, v in changes.items() if getattr(user, k) != (v.value if isinstance(v, Role) else v))
-        for key in changed:
-            value = changes[key]
-            setattr(user, key, value.value if isinstance(value, Role) else value)
-        if password is not None:
             changed.append("password")
         if changed:
             await self.session.flush()

@@ -1,0 +1,1 @@
+"""Process definitions: the steps products go through, with their quality criteria."""

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PROCESS_CODE = Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9_]*$")
+
+
+class Criterion(BaseModel):
+    """Spec limits of one measurement; a value outside them fails the step whatever was reported."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str | None = Field(default=None, max_length=32)
+    lower_limit: float | None = None
+    upper_limit: float | None = None
+    target: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Criterion:
+        low, high = self.lower_limit, self.upper_limit
+        if low is not None and high is not None and low > high:
+            raise ValueError("lower_limit is above upper_limit")
+        if self.target is not None and (
+            (low is not None and self.target < low) or (high is not None and self.target > high)
+        ):
+            raise ValueError("target lies outside the limits")
+        return self
+
+
+class ProcessCreate(BaseModel):
+    process_code: str = PROCESS_CODE
+    process_number: int = Field(gt=0, le=1_000_000)
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    quality_criteria: dict[str, Criterion] = Field(default_factory=dict)
+    is_active: bool = True
+
+
+class ProcessUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    quality_criteria: dict[str, Criterion] | None = None
+    is_active: bool | None = None
+
+
+class ProcessRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    process_code: str
+    process_number: int
+    name: str
+    description: str | None
+    quality_criteria: dict[str, Criterion]
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,71 @@
+"""Process definitions: unique codes and numbers, criteria checked on the way in, changes announced."""
+
+from __future__ import annotations
+
+import uuid
+
+from lathe_common.errors import Conflict, NotFound
+from lathe_common.pagination import PageParams
+from lathe_common.repository import Repository
+from sqlalchemy import or_, select
+
+from lathe_production.events import ProcessChanged, ProcessDefined
+from lathe_production.outbox import outbox
+from lathe_production.processes.models import Process
+from lathe_production.processes.schemas import ProcessCreate, ProcessUpdate
+
+
+def _facts(process: Process) -> dict:
+    return {
+        "id": process.id,
+        "process_code": process.process_code,
+        "process_number": process.process_number,
+        "name": process.name,
+        "quality_criteria": process.quality_criteria,
+        "is_active": process.is_active,
+    }
+
+
+class Processes(Repository[Process]):
+    model = Process
+    noun = "process"
+
+    async def find(self, key: str, *, for_update: bool = False) -> Process:
+        """By id or by process code, as the API and machines name processes either way."""
+        try:
+            return await self.get(uuid.UUID(key), for_update=for_update)
+        except ValueError:
+            pass
+        statement = select(Process).where(Process.process_code == key)
+        process = await self.session.scalar(statement.with_for_update() if for_update else statement)
+        if process is None:
+            raise NotFound(f"No process with id or code {key}.", code="process_not_found")
+        return process
+
+    async def search(self, page: PageParams, *, is_active: bool | None, q: str | None) -> tuple[list[Process], int]:
+        statement = self.containing(
+            select(Process).order_by(Process.process_number), q, Process.process_code, Process.name
+        )
+        return await self.page(page, equal={Process.is_active: is_active}, statement=statement)
+
+    async def create(self, data: ProcessCreate) -> Process:
+        clash = await self.session.scalar(
+            select(Process.id).where(
+                or_(Process.process_code == data.process_code, Process.process_number == data.process_number)
+            )
+        )
+        if clash is not None:
+            raise Conflict("A process with this code or number already exists.", code="process_exists")
+        process = Process(**data.model_dump(mode="json"))
+        self.session.add(process)
+        await self.session.flush()
+        await outbox.add(self.session, ProcessDefined(**_facts(process)))
+        return process
+
+    async def update(self, key: str, data: ProcessUpdate) -> Process:
+        process = await self.find(key, for_update=True)
+        changed = self.apply(process, data.model_dump(exclude_unset=True, mode="json"))
+        if changed:
+            await self.session.flush()
+            await outbox.add(self.session, ProcessChanged(**_facts(process), changed=changed))
+        return process

@@ -1,0 +1,1 @@
+"""Product models and their routings: the ordered process steps each product goes through."""

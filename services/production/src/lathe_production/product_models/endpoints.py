@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from lathe_common.auth import requires
+from lathe_common.db import SessionDep
+from lathe_common.pagination import Page, PageDep
+
+from lathe_production.product_models.schemas import ProductModelCreate, ProductModelRead, ProductModelUpdate
+from lathe_production.product_models.service import ProductModels
+
+router = APIRouter(prefix="/product-models", tags=["product models"])
+
+READ = [requires("processes:read")]
+WRITE = [requires("processes:write")]
+
+
+@router.get("", response_model=Page[ProductModelRead], dependencies=READ)
+async def list_product_models(
+    session: SessionDep,
+    page: PageDep,
+    category: str | None = None,
+    is_active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="part of the code or name")] = None,
+) -> Page[ProductModelRead]:
+    rows, total = await ProductModels(session).search(page, category=category, is_active=is_active, q=q)
+    items = [ProductModelRead.model_validate(m) for m in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("", response_model=ProductModelRead, status_code=status.HTTP_201_CREATED, dependencies=WRITE)
+async def create_product_model(body: ProductModelCreate, session: SessionDep) -> ProductModelRead:
+    return ProductModelRead.model_validate(await ProductModels(session).create(body))
+
+
+@router.get("/{model}", response_model=ProductModelRead, dependencies=READ, summary="A product model by id or code")
+async def get_product_model(model: str, session: SessionDep) -> ProductModelRead:
+    return ProductModelRead.model_validate(await ProductModels(session).find(model))
+
+
+@router.patch("/{model}", response_model=ProductModelRead, dependencies=WRITE, summary="Change a model or its routing")
+async def update_product_model(model: str, body: ProductModelUpdate, session: SessionDep) -> ProductModelRead:
+    return ProductModelRead.model_validate(await ProductModels(session).update(model, body))
