@@ -47,4 +47,48 @@ class ProductModelChanged(ProductModelDefined):
     changed: list[str]
 
 
-PRODUCED_TOPICS = [PROCESSES_TOPIC, PRODUCT_MODELS_TOPIC]
+LOTS_TOPIC = "lathe.production.lots.v1"
+SERIALS_TOPIC = "lathe.production.serials.v1"
+
+
+class LotCreated(DomainEvent):
+    event_type: ClassVar[str] = "lathe.production.lot.created.v1"
+    topic: ClassVar[str] = LOTS_TOPIC
+
+    id: uuid.UUID
+    lot_number: str
+    product_model_id: uuid.UUID
+    model_code: str
+    work_order_number: str | None
+    target_quantity: int
+    shift: str
+    production_date: str
+    status: str
+
+
+class LotStatusChanged(DomainEvent):
+    event_type: ClassVar[str] = "lathe.production.lot.status-changed.v1"
+    topic: ClassVar[str] = LOTS_TOPIC
+
+    id: uuid.UUID
+    lot_number: str
+    work_order_number: str | None
+    previous_status: str
+    status: str
+
+
+class SerialsCreated(DomainEvent):
+    """Serials added to a LOT in one request, in chunks of at most 1,000 per event. Key = LOT id,
+    so a LOT's serial events stay in order with each other."""
+
+    event_type: ClassVar[str] = "lathe.production.serials.created.v1"
+    topic: ClassVar[str] = SERIALS_TOPIC
+    aggregate_field: ClassVar[str] = "lot_id"
+
+    lot_id: uuid.UUID
+    lot_number: str
+    work_order_number: str | None
+    serials: list[dict[str, Any]]  # {"id", "serial_number", "sequence_in_lot"}
+
+
+PRODUCED_TOPICS = [PROCESSES_TOPIC, PRODUCT_MODELS_TOPIC, LOTS_TOPIC, SERIALS_TOPIC]

@@ -2,6 +2,8 @@ from lathe_common.service import ServiceDefinition, create_service_app
 
 from lathe_production import __doc__ as description
 from lathe_production.events import PRODUCED_TOPICS
+from lathe_production.lots.endpoints import router as lots_router
+from lathe_production.lots.endpoints import serials_router
 from lathe_production.processes.endpoints import router as processes_router
 from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
@@ -12,7 +14,7 @@ app = create_service_app(
         name="production",
         settings=settings,
         tables=plumbing,
-        routers=[processes_router, product_models_router],
+        routers=[processes_router, product_models_router, lots_router, serials_router],
         produced_topics=PRODUCED_TOPICS,
         description=description or "",
     )

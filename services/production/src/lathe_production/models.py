@@ -1,7 +1,8 @@
 """Every table of the production service, for Alembic."""
 
+from lathe_production.lots.models import Lot, LotSequence, Serial
 from lathe_production.processes.models import Process
 from lathe_production.product_models.models import ProductModel, RoutingStep
 from lathe_production.tables import Base, plumbing
 
-__all__ = ["Base", "Process", "ProductModel", "RoutingStep", "plumbing"]
+__all__ = ["Base", "Lot", "LotSequence", "Process", "ProductModel", "RoutingStep", "Serial", "plumbing"]

@@ -1,4 +1,5 @@
 from lathe_common.settings import ServiceSettings, secret, settings_config
+from pydantic import Field
 
 
 class ProductionSettings(ServiceSettings):
@@ -6,6 +7,12 @@ class ProductionSettings(ServiceSettings):
 
     port: int = 8002
     database_url: str = secret("postgresql+asyncpg://lathe_production:lathe_production@127.0.0.1:55432/lathe")
+    lot_number_prefix: str = Field("WF-KR", pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")
+    max_lot_quantity: int = Field(100, ge=1, le=100_000)
+    max_reworks: int = Field(3, ge=0, le=100)
+    plant_timezone: str = Field("UTC", description="IANA zone: lot dates and shifts follow the plant's clock")
+    day_shift_starts_hour: int = Field(6, ge=0, le=23)
+    night_shift_starts_hour: int = Field(18, ge=0, le=23)
 
 
 settings = ProductionSettings()

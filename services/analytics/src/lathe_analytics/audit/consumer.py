@@ -13,6 +13,8 @@ AUDITED_TOPICS = (
     "lathe.auth.users.v1",
     "lathe.production.processes.v1",
     "lathe.production.product-models.v1",
+    "lathe.production.lots.v1",
+    "lathe.production.serials.v1",
 )
 
 

@@ -1,0 +1,1 @@
+"""LOTs and the serial-numbered units in them."""

@@ -1,0 +1,53 @@
+"""The rules of LOTs, free of storage: numbering, shifts, status transitions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Shift(StrEnum):
+    DAY = "DAY"
+    NIGHT = "NIGHT"
+
+
+class LotStatus(StrEnum):
+    CREATED = "CREATED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+LOT_TRANSITIONS: dict[LotStatus, frozenset[LotStatus]] = {
+    LotStatus.CREATED: frozenset({LotStatus.IN_PROGRESS, LotStatus.CANCELLED}),
+    LotStatus.IN_PROGRESS: frozenset({LotStatus.COMPLETED, LotStatus.CANCELLED}),
+    LotStatus.COMPLETED: frozenset({LotStatus.CLOSED}),
+    LotStatus.CLOSED: frozenset(),
+    LotStatus.CANCELLED: frozenset(),
+}
+
+OPEN_LOT_STATUSES = frozenset({LotStatus.CREATED, LotStatus.IN_PROGRESS})
+
+
+def can_move(current: LotStatus, new: LotStatus) -> bool:
+    return new in LOT_TRANSITIONS[current]
+
+
+def shift_at(moment: datetime, zone: str, *, day_starts: int, night_starts: int) -> Shift:
+    hour = moment.astimezone(ZoneInfo(zone)).hour
+    return Shift.DAY if day_starts <= hour < night_starts else Shift.NIGHT
+
+
+def plant_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def lot_number(prefix: str, day: date, shift: Shift, sequence: int) -> str:
+    """``WF-KR-241118D-001``: prefix, plant date, D or N, the day's sequence (3 digits, more if needed)."""
+    return f"{prefix}-{day:%y%m%d}{shift.value[0]}-{sequence:03d}"
+
+
+def serial_number(lot: str, sequence_in_lot: int) -> str:
+    return f"{lot}-{sequence_in_lot:04d}"
