@@ -42,6 +42,8 @@ def _start_gateway() -> subprocess.Popen:
     env = os.environ | {
         "LATHE_GATEWAY_PORT": str(BENCH_GATEWAY_PORT),
         "LATHE_GATEWAY_RATE_LIMIT_PER_MINUTE": "1000000000",
+        # Its own Redis database: the load must not fill the real gateway's buckets for the same user.
+        "LATHE_GATEWAY_REDIS_URL": os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/15",
         "LATHE_GATEWAY_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(

@@ -68,7 +68,8 @@ class Accounts:
 
     async def create_user(self, role: str, *, password: str = "Plant-Floor-42") -> dict:
         username = f"{role}-{uuid.uuid4().hex[:8]}"
-        async with httpx.AsyncClient(base_url=self.gateway_url, timeout=10) as client:
+        # Set-up, not the subject: straight to auth, so the admin's gateway bucket is left alone.
+        async with httpx.AsyncClient(base_url=self.auth_url, timeout=10) as client:
             response = await client.post(
                 "/api/v1/users",
                 json={"username": username, "password": password, "role": role, "full_name": f"Test {role}"},

@@ -91,4 +91,57 @@ class SerialsCreated(DomainEvent):
     serials: list[dict[str, Any]]  # {"id", "serial_number", "sequence_in_lot"}
 
 
-PRODUCED_TOPICS = [PROCESSES_TOPIC, PRODUCT_MODELS_TOPIC, LOTS_TOPIC, SERIALS_TOPIC]
+class SerialStatusChanged(DomainEvent):
+    event_type: ClassVar[str] = "lathe.production.serial.status-changed.v1"
+    topic: ClassVar[str] = SERIALS_TOPIC
+    aggregate_field: ClassVar[str] = "lot_id"  # with SerialsCreated: one LOT's serial events in order
+
+    id: uuid.UUID
+    serial_number: str
+    lot_id: uuid.UUID
+    lot_number: str
+    work_order_number: str | None
+    previous_status: str
+    status: str
+    current_step: int
+    rework_count: int
+
+
+PROCESS_DATA_TOPIC = "lathe.production.process-data.v1"
+
+
+class StepRecorded(DomainEvent):
+    """A process step was executed. Key: the serial's id, or the LOT's for LOT-level data."""
+
+    event_type: ClassVar[str] = "lathe.production.step.recorded.v1"
+    topic: ClassVar[str] = PROCESS_DATA_TOPIC
+    aggregate_field: ClassVar[str] = "subject_id"
+
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    message_id: str | None
+    process_id: uuid.UUID
+    process_code: str
+    level: str
+    step_no: int | None
+    lot_id: uuid.UUID
+    lot_number: str
+    model_code: str
+    work_order_number: str | None
+    serial_id: uuid.UUID | None
+    serial_number: str | None
+    result: str
+    reported_result: str | None
+    measurements: dict[str, Any]
+    violations: list[dict[str, Any]]
+    defect_codes: list[str]
+    operator: str | None
+    equipment_id: str | None
+    started_at: str | None
+    completed_at: str
+    cycle_time_seconds: float | None
+    serial_status: str | None
+    rework_count: int | None
+
+
+PRODUCED_TOPICS = [PROCESSES_TOPIC, PRODUCT_MODELS_TOPIC, LOTS_TOPIC, SERIALS_TOPIC, PROCESS_DATA_TOPIC]

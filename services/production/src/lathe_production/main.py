@@ -4,6 +4,8 @@ from lathe_production import __doc__ as description
 from lathe_production.events import PRODUCED_TOPICS
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
+from lathe_production.process_data.endpoints import history_router
+from lathe_production.process_data.endpoints import router as process_data_router
 from lathe_production.processes.endpoints import router as processes_router
 from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
@@ -14,7 +16,14 @@ app = create_service_app(
         name="production",
         settings=settings,
         tables=plumbing,
-        routers=[processes_router, product_models_router, lots_router, serials_router],
+        routers=[
+            processes_router,
+            product_models_router,
+            lots_router,
+            serials_router,
+            history_router,
+            process_data_router,
+        ],
         produced_topics=PRODUCED_TOPICS,
         description=description or "",
     )

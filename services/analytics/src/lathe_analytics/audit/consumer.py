@@ -15,6 +15,7 @@ AUDITED_TOPICS = (
     "lathe.production.product-models.v1",
     "lathe.production.lots.v1",
     "lathe.production.serials.v1",
+    "lathe.production.process-data.v1",
 )
 
 

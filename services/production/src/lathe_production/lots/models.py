@@ -16,6 +16,7 @@ class Lot(Timestamps, Base):
         # The capacity invariant lives in the database: no interleaving of requests can break it.
         CheckConstraint("serial_count >= 0 AND serial_count <= target_quantity", name="serial_count_within_target"),
         CheckConstraint("target_quantity > 0", name="target_quantity_positive"),
+        CheckConstraint("finished_count >= 0 AND finished_count <= serial_count", name="finished_within_serials"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -25,6 +26,7 @@ class Lot(Timestamps, Base):
     work_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     target_quantity: Mapped[int] = mapped_column(Integer)
     serial_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # PASSED/FAILED/SCRAPPED
     shift: Mapped[str] = mapped_column(String(8))
     production_date: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

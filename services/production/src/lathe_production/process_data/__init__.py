@@ -1,0 +1,1 @@
+"""Step executions: what happened to a unit or a LOT at one process, judged against spec limits."""
