@@ -73,6 +73,9 @@ class ConsumerSpec:
     pattern: str | None = None
     decode: Callable[[ConsumerRecord], Decoded] = decode_envelope
     auto_offset_reset: str = "earliest"
+    # Set for throughput: records are fetched up to this many at a time and handled in one
+    # transaction, each inside its own savepoint (see batch_consumer).
+    batch_size: int | None = None
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, OSError, TimeoutError)
@@ -90,7 +93,12 @@ class ConsumerRuntime:
 
     def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> None:
         async def consume(msg: KafkaMessage) -> None:
-            await self.process(spec, msg.raw_message, getattr(msg, "consumer", None))
+            if spec.batch_size:
+                from lathe_common.batch_consumer import process_batch
+
+                await process_batch(self, spec, msg.raw_message, getattr(msg, "consumer", None))
+            else:
+                await self.process(spec, msg.raw_message, getattr(msg, "consumer", None))
 
         consume.__name__ = f"consume_{spec.name.replace('.', '_').replace('-', '_')}"
         consume.__doc__ = f"Consumer `{spec.name}`."
@@ -99,6 +107,8 @@ class ConsumerRuntime:
             "ack_policy": AckPolicy.NACK_ON_ERROR,
             "auto_offset_reset": spec.auto_offset_reset,
         }
+        if spec.batch_size:
+            subscriber_args |= {"batch": True, "max_records": spec.batch_size, "batch_timeout_ms": 200}
         if spec.pattern:
             broker.subscriber(pattern=spec.pattern, **subscriber_args)(consume)
         else:

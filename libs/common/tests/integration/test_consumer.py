@@ -36,10 +36,12 @@ def envelope(name: str) -> Envelope:
 class Harness:
     """A consumer group on the test topic whose handler records widgets and misbehaves on request."""
 
-    def __init__(self, sandbox, producer, topic: str) -> None:
+    def __init__(self, sandbox, producer, topic: str, batch_size: int | None = None) -> None:
         self.sandbox, self.producer, self.topic = sandbox, producer, topic
         self.calls: Counter[str] = Counter()
-        self.spec = ConsumerSpec(name=f"test.{uuid.uuid4().hex[:8]}", topics=(topic,), handler=self.handle)
+        self.spec = ConsumerSpec(
+            name=f"test.{uuid.uuid4().hex[:8]}", topics=(topic,), handler=self.handle, batch_size=batch_size
+        )
         self.runtime = ConsumerRuntime(
             service="test",
             session_factory=sandbox.sessions,
@@ -138,6 +140,35 @@ async def test_a_failing_record_is_redelivered_in_place_until_it_succeeds_or_is_
     assert [dict(r.headers)["lathe_dlq_reason"] for r in dead] == [b"unhandled_error"]
     # Committed after success: the group's offset is past every record.
     assert await eventually(lambda: _equals(harness.committed_offset(), 3))
+
+
+async def test_a_batch_rolls_back_only_the_record_that_fails_and_keeps_every_guarantee(sandbox, producer, topic):
+    harness = Harness(sandbox, producer, topic, batch_size=50)
+    once = envelope("batch-once")
+    # Produced before the subscriber starts, so they arrive together in one batch.
+    for env in (
+        once,
+        envelope("conflict-b"),
+        once,
+        envelope("flaky-b"),
+        envelope("explode-b"),
+        envelope("batch-after"),
+    ):
+        await harness.send(env)
+    await harness.send(raw=b"garbage")
+    await harness.broker.start()
+    try:
+        assert await eventually(lambda: harness.widgets("batch-after"))
+        dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=3)
+        assert await eventually(lambda: _equals(harness.committed_offset(), 7))
+    finally:
+        await harness.broker.stop()
+    reasons = sorted(dict(r.headers)["lathe_dlq_reason"].decode() for r in dead)
+    assert reasons == ["invalid_envelope", "unhandled_error", "widget_conflict"]
+    # Whatever the retries of the batch, each effect happened once and failed records left none.
+    for name, expected in {"batch-once": 1, "flaky-b": 1, "batch-after": 1, "conflict-b": 0, "explode-b": 0}.items():
+        assert await harness.widgets(name) == expected, name
+    assert harness.calls["explode-b"] == 3  # max_attempts, then dead-lettered alone
 
 
 async def _equals(value, expected) -> bool:

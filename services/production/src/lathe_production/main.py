@@ -6,6 +6,7 @@ from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
 from lathe_production.process_data.endpoints import history_router
 from lathe_production.process_data.endpoints import router as process_data_router
+from lathe_production.process_data.machine import machine_consumer
 from lathe_production.processes.endpoints import router as processes_router
 from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
@@ -24,6 +25,7 @@ app = create_service_app(
             history_router,
             process_data_router,
         ],
+        consumers=[machine_consumer],
         produced_topics=PRODUCED_TOPICS,
         description=description or "",
     )

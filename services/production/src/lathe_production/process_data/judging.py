@@ -81,12 +81,16 @@ class Outcome:
     rework_count: int
 
 
-def check_can_execute(status: SerialStatus, routing: list[str], current_step: int, process_code: str) -> int:
-    """The routing position (1-based) this execution is at, or the rule it breaks."""
+def check_unit_open(status: SerialStatus) -> None:
     if status is SerialStatus.SCRAPPED:
         raise Conflict("The unit was scrapped after its last allowed rework.", code="rework_exhausted")
     if status in FINISHED:
         raise Conflict(f"The unit is {status}; it runs no more steps.", code="serial_finished")
+
+
+def check_can_execute(status: SerialStatus, routing: list[str], current_step: int, process_code: str) -> int:
+    """The routing position (1-based) this execution is at, or the rule it breaks."""
+    check_unit_open(status)
     if process_code not in routing:
         raise InvalidInput(
             f"{process_code} is not in this product's routing.", code="process_not_in_routing", routing=routing

@@ -18,6 +18,7 @@ from lathe_production.process_data.judging import (
     FINISHED,
     SerialStatus,
     check_can_execute,
+    check_unit_open,
     judged_result,
     outcome,
     violations,
@@ -51,6 +52,8 @@ class StepRecorder:
         if not process.is_active:
             raise InvalidInput(f"Process {ex.process_code} is inactive.", code="inactive_process")
         serial, lot = await self._subject(ex)
+        if serial is not None:
+            check_unit_open(SerialStatus(serial.status))  # the unit's own state is the more precise reason
         if LotStatus(lot.status) not in OPEN_LOT_STATUSES:
             raise Conflict(f"LOT {lot.lot_number} is {lot.status}; it runs no more steps.", code="lot_not_open")
         routing = list(

@@ -1,0 +1,81 @@
+"""Batched consumption: one transaction per fetched batch, one savepoint per record.
+
+The same guarantees as one-at-a-time consumption (``consumer.ConsumerRuntime.process``), paid for
+once per batch instead of once per record: a record that breaks a rule is rolled back alone (its
+savepoint) and dead-lettered after the batch commits; records already handled are skipped by the
+inbox; a transient failure rolls back the batch and has it redelivered from its first record; an
+unexpected error is retried with the batch up to ``max_attempts`` and then dead-lettered alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from lathe_common import context
+from lathe_common.consumer import TRANSIENT_ERRORS, ConsumerRuntime, ConsumerSpec, Decoded, Undeliverable
+from lathe_common.db import unit_of_work
+from lathe_common.errors import LatheError
+from lathe_common.metrics import MESSAGES_CONSUMED
+
+
+async def process_batch(
+    runtime: ConsumerRuntime, spec: ConsumerSpec, records: tuple[ConsumerRecord, ...], consumer: Any = None
+) -> dict[str, int]:
+    """Handle a batch; returns outcome counts. Raises only to have the whole batch redelivered."""
+    outcomes: dict[str, int] = {}
+    dead: list[tuple[ConsumerRecord, str, str]] = []
+    decoded: list[tuple[ConsumerRecord, Decoded]] = []
+    for record in records:
+        try:
+            decoded.append((record, spec.decode(record)))
+        except Undeliverable as exc:
+            dead.append((record, exc.code, exc.detail))
+
+    giving_up = {
+        (r.topic, r.partition, r.offset)
+        for r, _ in decoded
+        if runtime._attempts.get((r.topic, r.partition, r.offset), 0) + 1 >= runtime.max_attempts
+    }
+    try:
+        async with unit_of_work(runtime.session_factory) as session:
+            for record, item in decoded:
+                origin = (record.topic, record.partition, record.offset)
+                context.correlation_id.set(item.correlation_id or item.message_id)
+                context.actor.set(item.actor)
+                try:
+                    async with session.begin_nested():
+                        if not await runtime._claim(session, spec.name, item.message_id):
+                            _count(outcomes, "duplicate")
+                            continue
+                        await spec.handler(session, item.payload)
+                    _count(outcomes, "processed")
+                except LatheError as exc:
+                    dead.append((record, exc.code, exc.detail))
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:
+                    if origin not in giving_up:
+                        runtime._attempts[origin] = runtime._attempts.get(origin, 0) + 1
+                        raise
+                    dead.append((record, "unhandled_error", f"{type(exc).__name__}: {exc}"))
+    except TRANSIENT_ERRORS as exc:
+        await runtime._retry_later(spec, records[0], "transient", exc)
+    except Exception as exc:  # noqa: BLE001 - _retry_later re-raises it, to have the batch redelivered
+        await runtime._retry_later(spec, records[0], "unexpected", exc)
+
+    for record, code, detail in dead:
+        await runtime._dead_letter(spec, record, code, detail)
+        _count(outcomes, "dead_lettered")
+    for record in records:
+        runtime._attempts.pop((record.topic, record.partition, record.offset), None)
+    for outcome, n in outcomes.items():
+        MESSAGES_CONSUMED.labels(runtime.service, spec.name, records[0].topic, outcome).inc(n)
+    if records:
+        runtime._observe_lag(spec, records[-1], consumer)
+    return outcomes
+
+
+def _count(outcomes: dict[str, int], outcome: str) -> None:
+    outcomes[outcome] = outcomes.get(outcome, 0) + 1

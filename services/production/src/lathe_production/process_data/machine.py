@@ -1,0 +1,50 @@
+"""Machine ingestion: ``lathe.machine.process-data.v1`` recorded through the same code as the REST path.
+
+Contract (docs/integration.md): key = serial or LOT number, JSON body of the StepExecution shape
+with a required ``message_id``. What cannot be recorded goes to ``lathe.machine.process-data.v1.dlq``
+with a reason code: ``invalid_json``, ``schema_error``, or the rule's own code (``unknown_serial``,
+``unknown_process``, ``step_out_of_order``, ``rework_exhausted``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiokafka import ConsumerRecord
+from lathe_common.consumer import ConsumerSpec, Decoded, Undeliverable
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lathe_production.process_data.schemas import StepExecution
+from lathe_production.process_data.service import StepRecorder
+from lathe_production.settings import settings
+
+MACHINE_TOPIC = "lathe.machine.process-data.v1"
+
+
+def decode_machine_message(record: ConsumerRecord) -> Decoded:
+    try:
+        body = json.loads(record.value or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Undeliverable("invalid_json", f"The message is not JSON: {exc}.") from exc
+    try:
+        execution = StepExecution.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        raise Undeliverable("schema_error", problems) from exc
+    if execution.message_id is None:
+        raise Undeliverable("schema_error", "message_id: required on the machine topic (it makes redelivery harmless)")
+    return Decoded(execution.message_id, execution)
+
+
+async def record_machine_step(session: AsyncSession, execution: StepExecution) -> None:
+    await StepRecorder(session, settings).record(execution)
+
+
+machine_consumer = ConsumerSpec(
+    name="production.machine-process-data",
+    topics=(MACHINE_TOPIC,),
+    handler=record_machine_step,
+    decode=decode_machine_message,
+    batch_size=500,
+)

@@ -1,0 +1,112 @@
+"""Machine messages through the real broker: recorded once, and every kind of bad message dead-lettered
+with its reason while the good ones behind it are still recorded."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from lathe_common.testing import eventually, read_topic
+
+from .conftest import bearer
+
+pytestmark = pytest.mark.e2e
+
+TOPIC = "lathe.machine.process-data.v1"
+
+
+def machine_message(serial: str | None, process: str, **extra) -> dict:
+    return {
+        "message_id": str(uuid.uuid4()),
+        "serial_number": serial,
+        "lot_number": None,
+        "process_code": process,
+        "operator": "robot-7",
+        "equipment_id": "SI-02",
+        "measurements": {},
+        "defects": [],
+        **extra,
+    }
+
+
+async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gateway, accounts, kafka):
+    engineer = bearer(await accounts.token_for("engineer"))
+    model = f"MACH-{uuid.uuid4().hex[:8]}"
+    routing = ["P01_LASER_MARKING", "P03_SENSOR_INSPECTION"]
+    await gateway.post(
+        "/api/v1/product-models", json={"model_code": model, "model_name": "M", "routing": routing}, headers=engineer
+    )
+    lot = (
+        await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": 2}, headers=engineer)
+    ).json()
+    made = await gateway.post(f"/api/v1/lots/{lot['id']}/serials", json={"count": 2}, headers=engineer)
+    unit_a, unit_b = (s["serial_number"] for s in made.json()["items"])
+    nobody, shapeless = f"NOPE-{uuid.uuid4().hex[:8]}", f"SHAPELESS-{uuid.uuid4().hex[:8]}"
+
+    first = machine_message(unit_a, "P01_LASER_MARKING", result="PASS")
+    no_id = machine_message(None, "P01_LASER_MARKING", serial_number=shapeless)
+    del no_id["message_id"]
+    plan: list[tuple[str, bytes]] = [
+        (unit_a, json.dumps(first).encode()),
+        (unit_a, json.dumps(first).encode()),  # redelivered: no second effect
+        (unit_a, b"{not json"),
+        (shapeless, json.dumps(machine_message(None, "P01_LASER_MARKING")).encode()),  # neither serial nor lot
+        (shapeless, json.dumps(no_id).encode()),
+        (nobody, json.dumps(machine_message(nobody, "P01_LASER_MARKING")).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION")).encode()),  # out of order
+        (unit_b, json.dumps(machine_message(unit_b, "P01_LASER_MARKING")).encode()),
+        *[
+            (unit_a, json.dumps(machine_message(unit_a, "P03_SENSOR_INSPECTION", result="REWORK")).encode())
+            for _ in range(4)
+        ],  # three reworks allowed, the fourth scraps the unit
+        (unit_a, json.dumps(machine_message(unit_a, "P03_SENSOR_INSPECTION", result="PASS")).encode()),
+        (
+            unit_b,
+            json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", measurements={"offset_mv": 1.2})).encode(),
+        ),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for key, value in plan:
+            await producer.send_and_wait(TOPIC, value=value, key=key.encode())
+    finally:
+        await producer.stop()
+
+    async def unit(serial: str) -> dict:
+        return (await gateway.get(f"/api/v1/serials/{serial}", headers=engineer)).json()
+
+    async def settled() -> bool:
+        return (await unit(unit_b))["status"] == "PASSED" and (await unit(unit_a))["status"] == "SCRAPPED"
+
+    assert await eventually(settled, timeout=60)
+    history_a = (await gateway.get(f"/api/v1/serials/{unit_a}/history", headers=engineer)).json()
+    assert [h["process_code"] for h in history_a] == ["P01_LASER_MARKING"] + ["P03_SENSOR_INSPECTION"] * 4
+    assert history_a[0]["message_id"] == first["message_id"] and history_a[0]["operator"] == "robot-7"
+
+    ours = {unit_a, unit_b, nobody, shapeless}
+
+    async def dead_letters() -> dict[str, list[str]]:
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for record in await read_topic(kafka, f"{TOPIC}.dlq", expect=100_000, timeout=2):
+            key = (record.key or b"").decode()
+            if key in ours:
+                headers = dict(record.headers)
+                reasons[key].append(headers["lathe_dlq_reason"].decode())
+                assert headers["lathe_dlq_topic"] == TOPIC.encode() and headers["lathe_dlq_message"]
+        return reasons
+
+    async def all_dead() -> dict[str, list[str]] | None:
+        found = await dead_letters()
+        return found if sum(len(v) for v in found.values()) >= 6 else None
+
+    reasons = await eventually(all_dead, timeout=30)
+    assert reasons == {
+        unit_a: ["invalid_json", "rework_exhausted"],
+        shapeless: ["schema_error", "schema_error"],
+        nobody: ["unknown_serial"],
+        unit_b: ["step_out_of_order"],
+    }
