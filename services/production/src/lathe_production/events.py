@@ -144,4 +144,28 @@ class StepRecorded(DomainEvent):
     rework_count: int | None
 
 
-PRODUCED_TOPICS = [PROCESSES_TOPIC, PRODUCT_MODELS_TOPIC, LOTS_TOPIC, SERIALS_TOPIC, PROCESS_DATA_TOPIC]
+GENEALOGY_TOPIC = "lathe.production.genealogy.v1"
+
+
+class ComponentsConsumedEvent(DomainEvent):
+    """A unit consumed components (other units, or quantities of LOTs). Key: the consuming unit."""
+
+    event_type: ClassVar[str] = "lathe.production.components.consumed.v1"
+    topic: ClassVar[str] = GENEALOGY_TOPIC
+    aggregate_field: ClassVar[str] = "parent_serial_id"
+
+    parent_serial_id: uuid.UUID
+    parent_serial_number: str
+    process_code: str | None
+    operator: str | None
+    components: list[dict[str, Any]]
+
+
+PRODUCED_TOPICS = [
+    PROCESSES_TOPIC,
+    PRODUCT_MODELS_TOPIC,
+    LOTS_TOPIC,
+    SERIALS_TOPIC,
+    PROCESS_DATA_TOPIC,
+    GENEALOGY_TOPIC,
+]

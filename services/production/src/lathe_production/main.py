@@ -2,6 +2,7 @@ from lathe_common.service import ServiceDefinition, create_service_app
 
 from lathe_production import __doc__ as description
 from lathe_production.events import PRODUCED_TOPICS
+from lathe_production.genealogy import endpoints as genealogy
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
 from lathe_production.process_data.endpoints import history_router
@@ -24,6 +25,8 @@ app = create_service_app(
             serials_router,
             history_router,
             process_data_router,
+            genealogy.serials_router,
+            genealogy.lots_router,
         ],
         consumers=[machine_consumer],
         produced_topics=PRODUCED_TOPICS,

@@ -1,9 +1,21 @@
 """Every table of the production service, for Alembic."""
 
+from lathe_production.genealogy.models import Component
 from lathe_production.lots.models import Lot, LotSequence, Serial
 from lathe_production.process_data.models import ProcessData
 from lathe_production.processes.models import Process
 from lathe_production.product_models.models import ProductModel, RoutingStep
 from lathe_production.tables import Base, plumbing
 
-__all__ = ["Base", "Lot", "LotSequence", "Process", "ProcessData", "ProductModel", "RoutingStep", "Serial", "plumbing"]
+__all__ = [
+    "Base",
+    "Component",
+    "Lot",
+    "LotSequence",
+    "Process",
+    "ProcessData",
+    "ProductModel",
+    "RoutingStep",
+    "Serial",
+    "plumbing",
+]

@@ -16,6 +16,7 @@ AUDITED_TOPICS = (
     "lathe.production.lots.v1",
     "lathe.production.serials.v1",
     "lathe.production.process-data.v1",
+    "lathe.production.genealogy.v1",
 )
 
 

@@ -1,0 +1,1 @@
+"""Component genealogy: which units and LOTs went into which, traced both ways."""
