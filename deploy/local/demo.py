@@ -57,10 +57,70 @@ def load_demo_users(gateway: str, env: dict[str, str]) -> list[str]:
     return made
 
 
+DEMO_MODEL = "NH-2024-A1"
+DEMO_ROUTING = [
+    "P01_LASER_MARKING",
+    "P02_LMA_ASSEMBLY",
+    "P03_SENSOR_INSPECTION",
+    "P04_FIRMWARE_UPLOAD",
+    "P05_ROBOT_ASSEMBLY",
+    "P06_PERFORMANCE_TEST",
+    "P07_LABEL_PRINTING",
+    "P08_PACKAGING_VISUAL_INSPECTION",
+]
+
+
+def load_demo_production(gateway: str, token: str) -> str:
+    """A product model, and (once) a LOT of ten units part-way through their routing."""
+    status, _ = call(
+        "POST",
+        f"{gateway}/api/v1/product-models",
+        {
+            "model_code": DEMO_MODEL,
+            "model_name": "NeuroHub Standard",
+            "category": "Standard",
+            "specifications": {"sensor_type": "IMU", "wireless": "BLE 5.0"},
+            "routing": DEMO_ROUTING,
+        },
+        token,
+    )
+    if status == 409:
+        return "demo product model and LOT already loaded"
+    _, lot = call(
+        "POST",
+        f"{gateway}/api/v1/lots",
+        {"model_code": DEMO_MODEL, "target_quantity": 10, "work_order_number": "WO-DEMO-001"},
+        token,
+    )
+    _, made = call("POST", f"{gateway}/api/v1/lots/{lot['id']}/serials", {"count": 10}, token)
+    for n, unit in enumerate(made["items"]):
+        for process in DEMO_ROUTING[: n % 5 + 1]:
+            measurements = {"offset_mv": 1.2 + n / 10} if process == "P03_SENSOR_INSPECTION" else {}
+            call(
+                "POST",
+                f"{gateway}/api/v1/process-data",
+                {
+                    "serial_number": unit["serial_number"],
+                    "process_code": process,
+                    "operator": "demo-operator",
+                    "equipment_id": "DEMO-LINE-1",
+                    "measurements": measurements,
+                },
+                token,
+            )
+    return f"LOT {lot['lot_number']} ({DEMO_MODEL}, 10 units in progress)"
+
+
 def main() -> None:
     env = stack_env()
     gateway = env["GATEWAY_URL"]
     demo_users = load_demo_users(gateway, env)
+    _, tokens = call(
+        "POST",
+        f"{env['LATHE_AUTH_URL']}/api/v1/auth/login",
+        {"username": env["LATHE_ADMIN_USERNAME"], "password": env["LATHE_ADMIN_PASSWORD"]},
+    )
+    production = load_demo_production(gateway, tokens["access_token"])
     print(
         f"""
 Lathe is running.
@@ -75,6 +135,7 @@ Lathe is running.
   Redis              {env["REDIS_URL"]}
   Admin login        {env["LATHE_ADMIN_USERNAME"]} / {env["LATHE_ADMIN_PASSWORD"]}
   Demo users         {", ".join(demo_users)} / {DEMO_PASSWORD}
+  Demo production    {production}
   Stack environment  {RUN / "stack.env"}
 
 Following the logs; Ctrl-C stops the stack.
