@@ -1,8 +1,9 @@
 """Shared fixtures: a signing key the gateway trusts, token minting, and a gateway app in-process.
 
 The gateway under test is the real app (``create_app``) with its real Redis (REDIS_URL from
-.run/stack.env); only the auth service's JWKS (a KeySource) and the network to the services (an
-httpx MockTransport playing the upstreams) are replaced.
+.run/stack.env) and real connections to the services, which are played by small aiohttp servers
+on loopback ports (one per service, recording what reached them). Only the auth service's JWKS
+is replaced (a KeySource holding a local Ed25519 key).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import contextlib
 import json
 import os
 import random
+import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ import httpx
 import jwt
 import pytest
 import redis.asyncio as redis
+from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt import PyJWK
 from jwt.algorithms import OKPAlgorithm
@@ -98,38 +101,96 @@ def signing_key() -> SigningKey:
 
 
 @dataclass
+class Received:
+    """A request as a service saw it."""
+
+    service: str
+    method: str
+    raw_path: str  # path and query, escapes as they arrived
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+SERVICES = ("auth", "production", "orders", "analytics")
+Respond = Callable[[str, web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
 class Upstreams:
-    """Plays the four services: records what reached them and answers with ``respond``."""
+    """Plays the four services: records what reached them and answers with ``respond``
+    (by default a JSON echo of the request). ``urls`` holds the gateway settings that point at them."""
 
-    received: list[httpx.Request] = field(default_factory=list)
-    respond: Callable[[httpx.Request], Awaitable[httpx.Response]] | None = None
+    received: list[Received] = field(default_factory=list)
+    respond: Respond | None = None
+    urls: dict[str, str] = field(default_factory=dict)
 
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(request)
-        if self.respond is not None:
-            return await self.respond(request)
-        return httpx.Response(
-            200,
-            json={
-                "host": request.url.host,
-                "method": request.method,
-                "raw_path": request.url.raw_path.decode(),
-                "headers": dict(request.headers),
-            },
-        )
+    def app_for(self, service: str) -> web.Application:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            self.received.append(
+                Received(
+                    service,
+                    request.method,
+                    request.raw_path,
+                    {name.lower(): value for name, value in request.headers.items()},
+                    body,
+                )
+            )
+            if self.respond is not None:
+                return await self.respond(service, request)
+            return web.json_response(
+                {"service": service, "method": request.method, "raw_path": request.raw_path, "body": body.decode()}
+            )
 
-
-SERVICE_URLS = {
-    "auth_url": "http://auth.test",
-    "production_url": "http://production.test",
-    "orders_url": "http://orders.test",
-    "analytics_url": "http://analytics.test",
-}
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        return app
 
 
 @pytest.fixture
-def upstreams() -> Upstreams:
-    return Upstreams()
+async def upstreams() -> AsyncIterator[Upstreams]:
+    recorder = Upstreams()
+    runners = []
+    for service in SERVICES:
+        runner = web.AppRunner(recorder.app_for(service), shutdown_timeout=0.5, access_log=None)
+        await runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        await web.SockSite(runner, sock).start()
+        runners.append(runner)
+        recorder.urls[f"{service}_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    yield recorder
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on: connecting is refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unanswered_port_url() -> Iterator[str]:
+    """A loopback URL whose listen queue is full: a connection attempt hangs until it times out."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    yield f"http://127.0.0.1:{port}"
+    for sock in [*fillers, server]:
+        sock.close()
 
 
 GatewayFactory = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -147,7 +208,7 @@ async def start_gateway(redis_url: str, signing_key: SigningKey, upstreams: Upst
         async def start(*, client: str | None = None, **overrides: Any) -> httpx.AsyncClient:
             values: dict[str, Any] = {
                 "redis_url": redis_url,
-                **SERVICE_URLS,
+                **upstreams.urls,
                 "rate_limits_enabled": True,
                 "rate_limit_per_minute": 600,
                 "anonymous_rate_limit_per_minute": 120,
@@ -156,12 +217,12 @@ async def start_gateway(redis_url: str, signing_key: SigningKey, upstreams: Upst
                 "cors_origins": [],
                 "upstream_timeout_seconds": 30.0,
                 "upstream_timeouts_seconds": {"analytics": 60.0},
+                "upstream_connect_timeout_seconds": 2.0,
+                "token_cache_size": 10_000,
             }
             values.update(overrides)
             config = GatewaySettings(**values)
-            app = create_app(
-                config, key_source=StaticKeys(signing_key.jwk), upstream_transport=httpx.MockTransport(upstreams.handle)
-            )
+            app = create_app(config, key_source=StaticKeys(signing_key.jwk))
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app, client=(client or random_client_address(), 50123))
             return await stack.enter_async_context(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gzip
 import json
 
-import httpx
 import pytest
+from aiohttp import web
+from prometheus_client import REGISTRY
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +100,7 @@ async def test_a_trusted_proxy_forwards_the_real_client(start_gateway, new_clien
 
     assert [first.status_code, second.status_code, again.status_code] == [200, 200, 429]
     assert upstreams.received[0].headers["x-forwarded-for"] == client_a
+    assert upstreams.received[0].service == "auth"
 
 
 async def test_an_untrusted_peer_cannot_pick_its_bucket(start_gateway, new_client_address, upstreams):
@@ -113,16 +117,40 @@ async def test_an_untrusted_peer_cannot_pick_its_bucket(start_gateway, new_clien
 # ------------------------------------------------------------------------------------- proxying
 
 
-async def test_routing_and_per_service_timeouts(start_gateway, signing_key, upstreams):
-    gateway = await start_gateway(upstream_timeout_seconds=30, upstream_timeouts_seconds={"analytics": 60})
+async def test_routing_and_per_service_timeouts(start_gateway, signing_key, upstreams, code_of):
+    async def slow_analytics(service: str, request: web.Request) -> web.Response:
+        if service == "analytics":
+            await asyncio.sleep(1.0)
+        return web.json_response({"service": service})
+
+    upstreams.respond = slow_analytics
+    gateway = await start_gateway(upstream_timeout_seconds=30, upstream_timeouts_seconds={"analytics": 0.2})
     token = signing_key.mint()
 
-    await gateway.get("/api/v1/analytics/yield", headers=_bearer(token))
-    await gateway.get("/api/v1/work-orders", headers=_bearer(token))
+    analytics = await gateway.get("/api/v1/analytics/yield", headers=_bearer(token))
+    orders = await gateway.get("/api/v1/work-orders", headers=_bearer(token))
 
-    analytics, orders = upstreams.received
-    assert analytics.url.host == "analytics.test" and analytics.extensions["timeout"]["read"] == 60
-    assert orders.url.host == "orders.test" and orders.extensions["timeout"]["read"] == 30
+    assert [received.service for received in upstreams.received] == ["analytics", "orders"]
+    assert analytics.status_code == 504 and code_of(analytics) == "upstream_timeout"  # its own, short timeout
+    assert orders.status_code == 200 and orders.json()["service"] == "orders"
+
+
+async def test_requests_reach_the_service_with_method_body_and_ids(start_gateway, signing_key, upstreams):
+    gateway = await start_gateway()
+
+    response = await gateway.patch(
+        "/api/v1/lots/L1",
+        headers={**_bearer(signing_key.mint()), "X-Request-ID": "req-42", "Content-Type": "application/json"},
+        content=b'{"note":"x"}',
+    )
+
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "req-42"
+    received = upstreams.received[0]
+    assert (received.service, received.method, received.body) == ("production", "PATCH", b'{"note":"x"}')
+    assert received.headers["x-request-id"] == "req-42"
+    assert received.headers["content-type"] == "application/json"
+    assert received.headers["content-length"] == "12"
 
 
 async def test_path_escapes_and_query_reach_the_service_as_sent(start_gateway, signing_key, upstreams):
@@ -132,23 +160,19 @@ async def test_path_escapes_and_query_reach_the_service_as_sent(start_gateway, s
     response = await gateway.get(path, headers=_bearer(signing_key.mint()))
 
     assert response.status_code == 200
-    assert upstreams.received[0].url.raw_path == path.encode()
+    assert upstreams.received[0].raw_path == path
+    assert upstreams.received[0].service == "production"
 
 
 async def test_upstream_errors_pass_through_unchanged(start_gateway, signing_key, upstreams):
     body = b'{"type":"https://lathe.dev/problems/lot_closed","status":409,"code":"lot_closed"}'
 
-    async def conflict(_: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            409,
-            content=body,
-            headers=[
-                ("content-type", "application/problem+json"),
-                ("set-cookie", "a=1"),
-                ("set-cookie", "b=2"),
-                ("x-custom", "kept"),
-            ],
-        )
+    async def conflict(service: str, request: web.Request) -> web.Response:
+        response = web.Response(status=409, body=body, content_type="application/problem+json")
+        response.headers.add("Set-Cookie", "a=1")
+        response.headers.add("Set-Cookie", "b=2")
+        response.headers["X-Custom"] = "kept"
+        return response
 
     upstreams.respond = conflict
     gateway = await start_gateway()
@@ -160,27 +184,93 @@ async def test_upstream_errors_pass_through_unchanged(start_gateway, signing_key
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
     assert response.headers["x-custom"] == "kept"
+    assert response.headers["content-length"] == str(len(body))
 
 
-@pytest.mark.parametrize(
-    ("failure", "status", "code"),
-    [
-        (httpx.ConnectError("refused"), 503, "upstream_unavailable"),
-        (httpx.ReadTimeout("slow"), 504, "upstream_timeout"),
-        (httpx.ConnectTimeout("slow"), 504, "upstream_timeout"),
-    ],
-)
-async def test_unreachable_upstreams(start_gateway, signing_key, upstreams, code_of, failure, status, code):
-    async def fail(_: httpx.Request) -> httpx.Response:
-        raise failure
+async def test_redirects_and_compressed_bodies_pass_through_as_sent(start_gateway, signing_key, upstreams):
+    original = b'{"lots": []}'
+    compressed = gzip.compress(original)
 
-    upstreams.respond = fail
+    async def answer(service: str, request: web.Request) -> web.Response:
+        if request.path.endswith("/moved"):
+            return web.Response(status=307, headers={"Location": "/api/v1/lots/elsewhere"})
+        return web.Response(body=compressed, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    upstreams.respond = answer
     gateway = await start_gateway()
+    token = signing_key.mint()
+
+    moved = await gateway.get("/api/v1/lots/moved", headers=_bearer(token), follow_redirects=False)
+    raw = await gateway.get("/api/v1/lots", headers={**_bearer(token), "Accept-Encoding": "gzip"})
+
+    assert moved.status_code == 307 and moved.headers["location"] == "/api/v1/lots/elsewhere"
+    assert len(upstreams.received) == 2  # the gateway did not follow the redirect itself
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.headers["content-length"] == str(len(compressed))  # the compressed bytes, passed as they came
+    assert raw.content == original  # (decoded by the test's client)
+    assert upstreams.received[1].headers["accept-encoding"] == "gzip"
+
+
+async def test_an_unreachable_service_is_unavailable(start_gateway, signing_key, closed_port_url, code_of):
+    gateway = await start_gateway(production_url=closed_port_url)
 
     response = await gateway.get("/api/v1/lots", headers=_bearer(signing_key.mint()))
 
-    assert response.status_code == status
-    assert code_of(response) == code
+    assert response.status_code == 503  # connection refused: not a timeout
+    assert code_of(response) == "upstream_unavailable"
+    assert response.headers["x-request-id"]
+
+
+async def test_a_service_that_hangs_up_is_unavailable(start_gateway, signing_key, upstreams, code_of):
+    async def hang_up(service: str, request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    upstreams.respond = hang_up
+    gateway = await start_gateway()
+
+    response = await gateway.post("/api/v1/lots", headers=_bearer(signing_key.mint()), json={})
+
+    assert response.status_code == 503
+    assert code_of(response) == "upstream_unavailable"
+
+
+async def test_a_service_too_slow_to_answer_times_out(start_gateway, signing_key, upstreams, code_of):
+    async def slow(service: str, request: web.Request) -> web.Response:
+        await asyncio.sleep(1.0)
+        return web.Response()
+
+    upstreams.respond = slow
+    gateway = await start_gateway(upstream_timeout_seconds=0.2, upstream_timeouts_seconds={})
+
+    response = await gateway.get("/api/v1/lots", headers=_bearer(signing_key.mint()))
+
+    assert response.status_code == 504
+    assert code_of(response) == "upstream_timeout"
+
+
+async def test_a_connection_that_cannot_be_opened_in_time_times_out(
+    start_gateway, signing_key, unanswered_port_url, code_of
+):
+    gateway = await start_gateway(production_url=unanswered_port_url, upstream_connect_timeout_seconds=0.2)
+
+    response = await gateway.get("/api/v1/lots", headers=_bearer(signing_key.mint()))
+
+    assert response.status_code == 504
+    assert code_of(response) == "upstream_timeout"
+
+
+async def test_proxied_requests_are_measured_by_route_prefix(start_gateway, signing_key):
+    gateway = await start_gateway()
+    labels = {"service": "gateway", "method": "GET", "route": "/api/v1/serials", "status": "200"}
+    before = REGISTRY.get_sample_value("lathe_http_requests_total", labels) or 0.0
+
+    await gateway.get("/api/v1/serials/SN-1", headers=_bearer(signing_key.mint()))
+    await gateway.get("/api/v1/serials/SN-2/history", headers=_bearer(signing_key.mint()))
+
+    assert REGISTRY.get_sample_value("lathe_http_requests_total", labels) == before + 2
+    assert REGISTRY.get_sample_value("lathe_http_requests_total", {**labels, "route": "/api/v1/serials/SN-1"}) is None
 
 
 async def test_unknown_routes_need_a_token_before_they_are_unknown(start_gateway, signing_key, upstreams, code_of):
@@ -196,9 +286,22 @@ async def test_unknown_routes_need_a_token_before_they_are_unknown(start_gateway
     assert upstreams.received == []
 
 
+async def test_methods_the_gateway_does_not_forward_are_refused_after_the_token(
+    start_gateway, signing_key, upstreams, code_of
+):
+    gateway = await start_gateway()
+
+    anonymous = await gateway.request("TRACE", "/api/v1/lots")
+    signed_in = await gateway.request("TRACE", "/api/v1/lots", headers=_bearer(signing_key.mint()))
+
+    assert anonymous.status_code == 401
+    assert signed_in.status_code == 405 and code_of(signed_in) == "method_not_allowed"
+    assert upstreams.received == []
+
+
 async def test_operations_endpoints_need_no_token(start_gateway, upstreams):
-    async def healthy(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200 if request.url.path == "/health/ready" else 404, json={})
+    async def healthy(service: str, request: web.Request) -> web.Response:
+        return web.json_response({}, status=200 if request.path == "/health/ready" else 404)
 
     upstreams.respond = healthy
     gateway = await start_gateway()
@@ -209,6 +312,17 @@ async def test_operations_endpoints_need_no_token(start_gateway, upstreams):
     assert ready.status_code == 200
     assert ready.json()["checks"] == dict.fromkeys(["redis", "auth", "production", "orders", "analytics"], "ok")
     assert metrics.status_code == 200 and "lathe_gateway_rejected_requests_total" in metrics.text
+    assert {received.service for received in upstreams.received} == {"auth", "production", "orders", "analytics"}
+
+
+async def test_readiness_reports_a_service_that_is_down(start_gateway, closed_port_url):
+    gateway = await start_gateway(orders_url=closed_port_url)
+
+    ready = await gateway.get("/health/ready")
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["orders"] == "down"
+    assert ready.json()["checks"]["auth"] == "ok"
 
 
 # ----------------------------------------------------------------------------------------- CORS
@@ -244,6 +358,21 @@ async def test_cors_for_configured_origins(start_gateway):
     assert "access-control-allow-origin" not in stranger.headers
 
 
+async def test_cors_headers_on_proxied_answers_and_on_the_gateways_own(start_gateway, signing_key):
+    gateway = await start_gateway(cors_origins=["https://ui.example"])
+    origin = {"Origin": "https://ui.example"}
+
+    proxied = await gateway.get("/api/v1/lots", headers={**origin, **_bearer(signing_key.mint())})
+    unknown = await gateway.get("/api/v1/nothing-here", headers=origin)
+    own = await gateway.get("/health/live", headers=origin)
+
+    assert proxied.status_code == 200
+    assert [unknown.status_code, own.status_code] == [401, 200]
+    for response in (proxied, unknown, own):
+        assert response.headers["access-control-allow-origin"] == "https://ui.example"
+        assert response.headers["x-request-id"]
+
+
 # ----------------------------------------------------------------------------------------- docs
 
 
@@ -255,15 +384,14 @@ def _openapi_of(service: str) -> dict:
     return {"openapi": "3.1.0", "info": {"title": service, "version": "1"}, "paths": paths}
 
 
-async def test_openapi_merges_the_services_that_answer_and_caches(start_gateway, upstreams):
-    async def serve_openapi(request: httpx.Request) -> httpx.Response:
-        service = request.url.host.removesuffix(".test")
-        if request.url.path != "/openapi.json" or service in {"production", "orders"}:
-            raise httpx.ConnectError("down")
-        return httpx.Response(200, json=_openapi_of(service))
+async def test_openapi_merges_the_services_that_answer_and_caches(start_gateway, upstreams, closed_port_url):
+    async def serve_openapi(service: str, request: web.Request) -> web.Response:
+        if request.path != "/openapi.json" or service == "production":
+            return web.json_response({}, status=503)
+        return web.json_response(_openapi_of(service))
 
     upstreams.respond = serve_openapi
-    gateway = await start_gateway()
+    gateway = await start_gateway(orders_url=closed_port_url)  # production fails, orders is down
 
     response = await gateway.get("/openapi.json")  # no token: public
     cached = await gateway.get("/openapi.json")
@@ -274,7 +402,8 @@ async def test_openapi_merges_the_services_that_answer_and_caches(start_gateway,
     assert "orders, production" in document["info"]["description"]
     assert document["paths"]["/api/v1/auth/login"]["post"]["security"] == []
     assert cached.json() == document
-    assert len(upstreams.received) == 4  # one fetch per service, then the cache
+    # One fetch per service that listens (orders does not), then the cache.
+    assert sorted(received.service for received in upstreams.received) == ["analytics", "auth", "production"]
 
 
 async def test_swagger_ui_is_public_and_points_at_the_merged_document(start_gateway):

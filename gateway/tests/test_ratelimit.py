@@ -124,3 +124,36 @@ async def test_tries_redis_again_after_the_pause(limiter_for):
     await limiter.hit("user:a", 1)
 
     assert REGISTRY.get_sample_value("lathe_gateway_redis_errors_total", labels) == errors_before + 2
+
+
+async def test_one_round_trip_checks_revocation_and_counts(limiter_for, redis_url, redis_client, unique):
+    limiter = limiter_for(redis_url)
+    revoked_key = f"lathe:test-revoked:{unique()}"
+
+    revoked, first = await limiter.hit_unless_revoked("user:a", 5, revoked_key)
+    await redis_client.set(revoked_key, "1", ex=60)
+    try:
+        revoked_later, uncounted = await limiter.hit_unless_revoked("user:a", 5, revoked_key)
+    finally:
+        await redis_client.delete(revoked_key)
+    _, after = await limiter.hit_unless_revoked("user:a", 5, revoked_key)
+
+    assert revoked is False and first is not None and first.allowed and first.remaining == 4
+    assert revoked_later is True and uncounted is None
+    assert after is not None and after.remaining == 3  # the revoked request was not counted
+    assert 0 < await redis_client.pttl(f"{limiter.key_prefix}user:a") <= 60_000
+
+
+async def test_the_combined_check_fails_open_and_counts_both_operations(limiter_for):
+    limiter = limiter_for("redis://127.0.0.1:1/0", pause_seconds=60)
+    names = ("revocation_check", "rate_limit")
+    before = {
+        name: REGISTRY.get_sample_value("lathe_gateway_redis_errors_total", {"operation": name}) or 0.0
+        for name in names
+    }
+
+    result = await limiter.hit_unless_revoked("user:a", 1, "lathe:test-revoked:x")
+
+    assert result == (False, None)  # not revoked, not counted: the request goes on
+    for name in names:
+        assert REGISTRY.get_sample_value("lathe_gateway_redis_errors_total", {"operation": name}) == before[name] + 1

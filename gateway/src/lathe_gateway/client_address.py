@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 Network = IPv4Network | IPv6Network
 
@@ -19,15 +20,21 @@ def _trusted(address: str, trusted_proxies: Sequence[Network]) -> bool:
 
 
 def client_address(connection: HTTPConnection, trusted_proxies: Sequence[Network]) -> str:
+    return address_of(connection.scope, trusted_proxies)
+
+
+def address_of(scope: Scope, trusted_proxies: Sequence[Network]) -> str:
     """The direct peer, unless it is a trusted proxy: then the nearest untrusted hop of X-Forwarded-For.
 
     Walking from the right matters: the left of the header is whatever the client wrote, and only
     the entries appended by our own proxies can be believed.
     """
-    peer = connection.client.host if connection.client else "unknown"
-    if not _trusted(peer, trusted_proxies):
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    if not trusted_proxies or not _trusted(peer, trusted_proxies):
         return peer
-    hops = [hop.strip() for value in connection.headers.getlist("x-forwarded-for") for hop in value.split(",")]
+    values = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
+    hops = [hop.strip() for value in values for hop in value.split(",")]
     address = peer
     for hop in reversed([hop for hop in hops if hop]):
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -27,13 +28,13 @@ DEGRADED_CACHE_SECONDS = 5.0
 class OpenApiAggregator:
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        session: aiohttp.ClientSession,
         upstreams: Mapping[str, Upstream],
         *,
         cache_seconds: float = 30.0,
         fetch_timeout_seconds: float = 5.0,
     ) -> None:
-        self.client = client
+        self.session = session
         self.upstreams = upstreams
         self.cache_seconds = cache_seconds
         self.fetch_timeout_seconds = fetch_timeout_seconds
@@ -55,10 +56,12 @@ class OpenApiAggregator:
 
     async def _fetch(self, upstream: Upstream) -> Document | None:
         try:
-            response = await self.client.get(f"{upstream.base_url}{OPENAPI_PATH}", timeout=self.fetch_timeout_seconds)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            async with self.session.get(
+                f"{upstream.base_url}{OPENAPI_PATH}", timeout=aiohttp.ClientTimeout(total=self.fetch_timeout_seconds)
+            ) as response:
+                response.raise_for_status()
+                document = json.loads(await response.read())
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             logger.warning("OpenAPI of %s unavailable, left out: %r", upstream.service, exc)
             return None
         return document if isinstance(document, dict) else None

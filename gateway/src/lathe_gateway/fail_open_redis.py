@@ -51,17 +51,22 @@ class FailOpenRedis:
         self._paused_until = float("-inf")
         self._last_warning = float("-inf")
 
-    async def run(self, operation: str, call: Callable[[redis.Redis], Awaitable[T]]) -> T | None:
-        """The call's result, or None when Redis failed (or failed less than a pause ago)."""
+    async def run(self, operation: str | tuple[str, ...], call: Callable[[redis.Redis], Awaitable[T]]) -> T | None:
+        """The call's result, or None when Redis failed (or failed less than a pause ago).
+
+        ``operation`` labels the error counter; a call that does several checks at once (a tuple)
+        counts its failure once under each, since each went unchecked."""
         if time.monotonic() < self._paused_until:
             return None
         try:
             return await call(self.client)
         except (redis.RedisError, OSError) as exc:
-            REDIS_ERRORS.labels(operation).inc()
+            names = (operation,) if isinstance(operation, str) else operation
+            for name in names:
+                REDIS_ERRORS.labels(name).inc()
             now = time.monotonic()
             self._paused_until = now + self.pause_seconds
             if now - self._last_warning >= self.warning_interval_seconds:
                 self._last_warning = now
-                logger.warning("Redis unavailable (%s: %r); letting requests through unchecked", operation, exc)
+                logger.warning("Redis unavailable (%s: %r); letting requests through unchecked", "+".join(names), exc)
             return None

@@ -1,22 +1,29 @@
 """Forward a request to the owning service over a pooled connection and pass its answer back as is.
 
-Bodies are buffered both ways (requests and answers here are JSON of modest size). An upstream's
-own errors (4xx/5xx with their problem+json) pass through untouched; only failing to reach it
-becomes the gateway's problem: 503 ``upstream_unavailable`` or 504 ``upstream_timeout``.
+One ``aiohttp.ClientSession`` serves every service (httpx cost more CPU per request than the
+services behind the gateway). Bodies are buffered both ways (requests and answers here are JSON
+of modest size) and bytes pass through untouched: the session does not decompress, keeps no
+cookies, follows no redirects and adds no headers of its own beyond Host and Content-Length.
+
+An upstream's own errors (4xx/5xx with their problem+json) pass through untouched; only failing
+to reach it becomes the gateway's problem: 503 ``upstream_unavailable`` (refused, reset, closed)
+or 504 ``upstream_timeout`` (no connection or no answer within the service's timeouts).
 """
 
 from __future__ import annotations
 
-import httpx
-from fastapi import Request
-from fastapi.responses import Response
-from lathe_common import context
+from dataclasses import dataclass
+
+import aiohttp
 from lathe_common.errors import problem
 from lathe_common.http import REQUEST_ID_HEADER
+from starlette.responses import Response
+from yarl import URL
 
 from lathe_gateway.routes import Upstream
 
-# Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded; neither is the length httpx recomputes.
+# Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded; neither are the length the client
+# recomputes nor Expect (uvicorn has already answered it on the client's side).
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -29,39 +36,103 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        "expect",
     }
 )
 # The gateway states where the request came from; whatever the client claimed is dropped.
 CLIENT_CLAIMS = frozenset({"x-forwarded-for", "forwarded", "x-real-ip", REQUEST_ID_HEADER})
-# httpx has already decoded a compressed body, so its encoding no longer describes the bytes;
-# uvicorn writes its own Date and Server, which would otherwise appear twice.
-NOT_PASSED_BACK = HOP_BY_HOP | {"content-encoding", "date", "server", REQUEST_ID_HEADER}
+NOT_FORWARDED = frozenset(name.encode("latin-1") for name in HOP_BY_HOP | CLIENT_CLAIMS)
+# uvicorn writes its own Date and Server, which would otherwise appear twice; the gateway sets the
+# request id and the length of what it sends. Content-Encoding passes: the bytes are not decoded.
+NOT_PASSED_BACK = frozenset(name.encode("latin-1") for name in HOP_BY_HOP | {"date", "server", REQUEST_ID_HEADER})
+# aiohttp would otherwise add Accept, Accept-Encoding, User-Agent (and a Content-Type to bodies):
+# a service must see what the client sent, and a gzip the client did not ask for must not come back.
+SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_CONTENT_LENGTH = b"content-length"
 
 
-async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Request, client_address: str) -> Response:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | CLIENT_CLAIMS]
-    headers.append((REQUEST_ID_HEADER, context.request_id.get() or ""))
-    headers.append(("x-forwarded-for", client_address))
-    # The raw path keeps percent-escapes (an id containing "%2F" stays one segment upstream).
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    url = httpx.URL(upstream.base_url + raw_path.decode("latin-1"), query=request.url.query.encode())
-    try:
-        answer = await client.request(
-            request.method, url, headers=headers, content=await request.body(), timeout=upstream.timeout
+@dataclass(slots=True)
+class Answer:
+    """What goes back to the client: status, raw ASGI headers (length included), body."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _problem_answer(response: Response) -> Answer:
+    return Answer(response.status_code, list(response.raw_headers), bytes(response.body))
+
+
+class UpstreamClient:
+    """The pooled connections to the services. Create it inside the running event loop."""
+
+    def __init__(self, *, max_connections: int, keepalive_seconds: float = 4.0) -> None:
+        # keepalive below uvicorn's 5 s default: a connection the service is about to close is not
+        # reused (aiohttp also retries an idempotent request once on a connection closed under it).
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=keepalive_seconds),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=SKIP_AUTO_HEADERS,
+            trust_env=False,
+            max_line_size=16384,
+            max_field_size=16384,
         )
-    except httpx.TimeoutException:
-        return problem(
-            504, "upstream_timeout", "Gateway timeout", f"The {upstream.service} service did not answer in time."
-        )
-    except httpx.TransportError:
-        return problem(
-            503, "upstream_unavailable", "Service unavailable", f"The {upstream.service} service is unavailable."
-        )
-    response = Response(content=answer.content, status_code=answer.status_code)
-    # multi_items keeps repeated headers (several Set-Cookie) that a dict would fold into one.
-    response.raw_headers.extend(
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in answer.headers.multi_items()
-        if name.lower() not in NOT_PASSED_BACK
-    )
-    return response
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def forward(
+        self,
+        upstream: Upstream,
+        method: str,
+        target: bytes,
+        request_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        request_id: str,
+        client_address: str,
+    ) -> Answer:
+        """``target`` is the raw path and query as the client sent them (percent-escapes kept, so an
+        id containing "%2F" stays one segment); ``request_headers`` the ASGI ones (lower-case)."""
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in request_headers
+            if name not in NOT_FORWARDED
+        ]
+        headers.append((REQUEST_ID_HEADER, request_id))
+        headers.append(("x-forwarded-for", client_address))
+        url = URL(upstream.base_url + target.decode("latin-1"), encoded=True)
+        try:
+            async with self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=body or None,
+                timeout=upstream.timeout,
+                allow_redirects=False,
+            ) as answer:
+                content = await answer.read()
+                status = answer.status
+                raw_headers = answer.raw_headers
+        except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors
+            detail = f"The {upstream.service} service did not answer in time."
+            return _problem_answer(problem(504, "upstream_timeout", "Gateway timeout", detail))
+        except (aiohttp.ClientError, OSError):
+            detail = f"The {upstream.service} service is unavailable."
+            return _problem_answer(problem(503, "upstream_unavailable", "Service unavailable", detail))
+        # Raw pairs keep repeated headers (several Set-Cookie) that a mapping would fold into one.
+        passed: list[tuple[bytes, bytes]] = []
+        length = None
+        for name, value in raw_headers:
+            lowered = name.lower()
+            if lowered in NOT_PASSED_BACK:
+                if lowered == _CONTENT_LENGTH:
+                    length = value
+                continue
+            passed.append((lowered, value))
+        if status >= 200 and status not in (204, 304):
+            # A HEAD answer has no body but states the length a GET would have.
+            passed.append((_CONTENT_LENGTH, length if method == "HEAD" and length else str(len(content)).encode()))
+        return Answer(status, passed, content)

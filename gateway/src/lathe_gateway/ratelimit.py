@@ -5,6 +5,10 @@ so replicas cannot race and a crash cannot leave a counter without an expiry. Th
 at a key's first request and lasts ``window_seconds``; a client can therefore send up to twice
 the limit around a window boundary, an accepted cost of one key and one round trip per request.
 Expiry is Redis's clock, so replicas' clocks do not matter.
+
+For a signed-in user the same script first looks up the token's revocation key, so the gateway
+needs one round trip per request for both: a revoked token is not counted in its user's bucket
+(the gateway counts it as anonymous instead, like any other refused token).
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from dataclasses import dataclass
 
 from lathe_gateway.fail_open_redis import FailOpenRedis
 
+REVOKED = -1  # the script's count when the revocation key exists
+
+# KEYS[1]: the counter; KEYS[2], optional: a key whose existence means "revoked, count nothing".
 _HIT = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
+  return {-1, 0}
+end
 local count = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -43,6 +53,10 @@ class RateLimitDecision:
             headers["Retry-After"] = str(self.reset_seconds)
         return headers
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """``headers()`` as ASGI header pairs."""
+        return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers().items()]
+
 
 class RateLimiter:
     def __init__(self, redis: FailOpenRedis, *, window_seconds: int = 60, key_prefix: str = "lathe:ratelimit:") -> None:
@@ -56,8 +70,24 @@ class RateLimiter:
         result = await self.redis.run(
             "rate_limit", lambda _: self._script(keys=[self.key_prefix + key], args=[self.window_seconds * 1000])
         )
+        return None if result is None else self._decision(result, limit)
+
+    async def hit_unless_revoked(self, key: str, limit: int, revoked_key: str) -> tuple[bool, RateLimitDecision | None]:
+        """(revoked, decision) in one round trip: whether ``revoked_key`` exists, and if not, ``hit(key, limit)``.
+
+        A revoked request is not counted (decision None). When Redis cannot be asked, the answer is
+        (False, None): not revoked, not counted, and the failure counts against both operations."""
+        result = await self.redis.run(
+            ("revocation_check", "rate_limit"),
+            lambda _: self._script(keys=[self.key_prefix + key, revoked_key], args=[self.window_seconds * 1000]),
+        )
         if result is None:
-            return None
+            return False, None
+        if int(result[0]) == REVOKED:
+            return True, None
+        return False, self._decision(result, limit)
+
+    def _decision(self, result: list[int], limit: int) -> RateLimitDecision:
         count, ttl_ms = int(result[0]), int(result[1])
         return RateLimitDecision(
             allowed=count <= limit,

@@ -56,6 +56,9 @@ class GatewaySettings(LatheSettings):
     )
     redis_warning_interval_seconds: float = Field(30.0, description="At most one 'Redis unavailable' warning per this")
     openapi_cache_seconds: float = 30.0
+    token_cache_size: int = Field(
+        10_000, ge=0, description="Verified access tokens kept (each until its exp) to skip verifying again; 0: none"
+    )
 
     _split_lists = field_validator("trusted_proxies", "cors_origins", mode="before")(_comma_separated)
 

@@ -17,6 +17,8 @@ REQUEST_ID_HEADER = "x-request-id"
 CORRELATION_ID_HEADER = "x-correlation-id"
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+_RID = REQUEST_ID_HEADER.encode()
+_CID = CORRELATION_ID_HEADER.encode()
 
 
 class RequestIdMiddleware:
@@ -29,9 +31,14 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = _clean(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
-        cid = _clean(headers.get(CORRELATION_ID_HEADER)) or rid
+        rid_raw = cid_raw = None
+        for name, value in scope["headers"]:
+            if name == _RID:
+                rid_raw = value
+            elif name == _CID:
+                cid_raw = value
+        rid = clean_request_id(rid_raw) or uuid.uuid4().hex
+        cid = clean_request_id(cid_raw) or rid
         rid_token = context.request_id.set(rid)
         cid_token = context.correlation_id.set(cid)
 
@@ -48,10 +55,12 @@ class RequestIdMiddleware:
             context.correlation_id.reset(cid_token)
 
 
-def _clean(value: str | None) -> str | None:
-    # Ids from clients end up in logs and headers: keep them short and printable.
-    if value and len(value) <= 128 and value.isprintable():
-        return value
+def clean_request_id(value: bytes | None) -> str | None:
+    """A client's request or correlation id, if it is fit to go into logs and headers."""
+    if value and len(value) <= 128:
+        text = value.decode("latin-1")
+        if text.isprintable():
+            return text
     return None
 
 

@@ -87,7 +87,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             producer=producer,
             max_attempts=settings.consumer_max_attempts,
         )
-        for spec in definition.consumers:
+        consumers = definition.consumers if settings.consumers_enabled else ()
+        for spec in consumers:
             runtime.register(broker, spec)
         app.state.broker = broker
         background = [
@@ -102,13 +103,13 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 name=f"{definition.name}-inbox-pruning",
             ),
         ]
-        if definition.consumers:
+        if consumers:
             await broker.start()
         logger.info("%s started", definition.name)
         try:
             yield
         finally:
-            if definition.consumers:
+            if consumers:
                 await broker.stop()
             for task in background:
                 task.cancel()

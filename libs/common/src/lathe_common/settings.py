@@ -58,6 +58,7 @@ class ServiceSettings(LatheSettings):
     kafka_replication_factor: int = 1
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
+    consumers_enabled: bool = Field(True, description="false: serve the API only (e.g. extra API replicas)")
     inbox_retention_days: int = Field(30, description="keep longer than Kafka's topic retention")
     auth_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
     consumer_max_attempts: int = Field(

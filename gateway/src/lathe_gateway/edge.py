@@ -1,0 +1,152 @@
+"""The proxy fast path: every request for a routed path, served without FastAPI's machinery.
+
+Nearly all of the gateway's traffic is proxied, and for it FastAPI's route matching, Request
+objects and the chain of generic middlewares cost more than the checks themselves. This pure
+ASGI middleware sits outermost (inside only Starlette's error handler) and takes every request
+that ``routes.resolve`` maps to a service, with a method the gateway forwards. It does, in one
+place and in the same order, what the generic stack does for the gateway's own endpoints:
+
+1. request and correlation ids, as ``lathe_common.http.RequestIdMiddleware`` (echoed on the answer);
+2. the shared ``lathe_http_*`` metrics, labelled with the route prefix (never the raw path);
+3. CORS, when origins are configured (Starlette's middleware, so preflights need no token and
+   refusals carry CORS headers);
+4. the access policy (token, revocation, rate limit) and its problem+json refusals;
+5. forwarding (``proxy``).
+
+Everything else (``/health/*``, ``/metrics``, ``/docs``, ``/openapi.json``, paths that route
+nowhere, which get 404 ``route_not_found`` once a token is checked) goes on to the FastAPI app.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from lathe_common import context
+from lathe_common.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, clean_request_id
+from lathe_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lathe_gateway.access import AccessPolicy
+from lathe_gateway.proxy import UpstreamClient
+from lathe_gateway.routes import Route, Upstream, resolve
+
+PROXIED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"})
+SERVICE = "gateway"  # the metrics' service label
+_REQUEST_ID = REQUEST_ID_HEADER.encode("latin-1")
+_CORRELATION_ID = CORRELATION_ID_HEADER.encode("latin-1")
+
+
+@dataclass
+class Runtime:
+    """What the fast path needs, set up by the app's lifespan."""
+
+    upstreams: dict[str, Upstream]
+    policy: AccessPolicy | None = None
+    client: UpstreamClient | None = None
+    # Metric children by label values: labels() takes a lock and builds a tuple on every call.
+    _latency: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _requests: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        latency = self._latency.get((method, route))
+        if latency is None:
+            latency = self._latency[(method, route)] = HTTP_LATENCY.labels(SERVICE, method, route)
+        counter = self._requests.get((method, route, status))
+        if counter is None:
+            counter = HTTP_REQUESTS.labels(SERVICE, method, route, str(status))
+            self._requests[(method, route, status)] = counter
+        latency.observe(seconds)
+        counter.inc()
+
+
+class ProxyMiddleware:
+    def __init__(self, app: ASGIApp, runtime: Runtime, cors: dict[str, Any] | None = None) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.handler: ASGIApp = CORSMiddleware(self._proxy, **cors) if cors else self._proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = None
+        if scope["type"] == "http" and scope["method"] in PROXIED_METHODS:
+            route = resolve(scope["path"])
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid_value = cid_value = None
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID:
+                rid_value = value
+            elif name == _CORRELATION_ID:
+                cid_value = value
+        rid = clean_request_id(rid_value) or uuid.uuid4().hex
+        rid_token = context.request_id.set(rid)
+        cid_token = context.correlation_id.set(clean_request_id(cid_value) or rid)
+        rid_header = (_REQUEST_ID, rid.encode("latin-1"))
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append(rid_header)
+            await send(message)
+
+        scope["lathe.route"] = route
+        try:
+            await self.handler(scope, receive, send_with_id)
+        finally:
+            context.request_id.reset(rid_token)
+            context.correlation_id.reset(cid_token)
+            self.runtime.record(scope["method"], route.prefix, status, time.perf_counter() - started)
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = self.runtime
+        policy = runtime.policy
+        client = runtime.client
+        assert policy is not None and client is not None, "the app's lifespan has not run"
+        address = policy.client_address(scope)
+        verdict = await policy.check(scope, address)
+        if verdict.rejection is not None:
+            await verdict.rejection(scope, receive, send)
+            return
+        route: Route = scope["lathe.route"]
+        body = await _body(receive)
+        if body is None:
+            return  # the client left before its request was complete: nobody to forward for or answer
+        target = scope.get("raw_path") or scope["path"].encode("utf-8")
+        if scope["query_string"]:
+            target = target + b"?" + scope["query_string"]
+        answer = await client.forward(
+            runtime.upstreams[route.service],
+            scope["method"],
+            target,
+            scope["headers"],
+            body,
+            request_id=context.request_id.get() or "",
+            client_address=address,
+        )
+        headers = answer.headers
+        if verdict.headers:
+            headers.extend(verdict.headers)
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        if not message.get("more_body", False):
+            if not chunks:
+                return message.get("body", b"")
+            chunks.append(message.get("body", b""))
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
