@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import gateway_overhead, genealogy, serials
+from benchmarks import gateway_overhead, genealogy, ingestion, serials
 from benchmarks.report import print_table
 
 BENCHMARKS = {
     "gateway_overhead": gateway_overhead.run,
     "serial_bulk_create": serials.run,
     "genealogy_trace": genealogy.run,
+    "machine_ingestion": ingestion.run,
 }
 
 

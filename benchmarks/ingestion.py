@@ -1,0 +1,221 @@
+"""Machine ingestion: 100,000 messages already in the topic → all recorded and their events published.
+
+Beside it, in the same run, the floor: asyncpg COPY of the same rows into a scratch table.
+The units (100 LOTs of 1,000, one-step routing) are written with COPY first. The stack's production
+service is stopped while the backlog is produced, then a fresh production process (same consumer
+group) drains it, and the stack's service is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import uuid
+from datetime import UTC, date, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.report import Figure, Result
+from benchmarks.stack import ROOT, extra_process
+
+MESSAGES = 100_000
+UNITS_PER_LOT = 1_000
+TOPIC = "lathe.machine.process-data.v1"
+
+
+def _supervisor(*args: str) -> None:
+    subprocess.run(
+        [str(ROOT / ".venv/bin/supervisorctl"), "-c", str(ROOT / ".run/supervisord.conf"), *args],
+        check=False,
+        capture_output=True,
+    )
+
+
+async def _units(conn: asyncpg.Connection) -> tuple[list[uuid.UUID], list[str]]:
+    model_id, now = uuid.uuid4(), datetime.now(UTC)
+    code = f"BENCH-ING-{model_id.hex[:6]}"
+    await conn.execute(
+        "INSERT INTO production.product_models (id, model_code, model_name) VALUES ($1, $2, 'Ingestion bench')",
+        model_id,
+        code,
+    )
+    await conn.execute(
+        "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
+        "SELECT $1, 1, id FROM production.processes WHERE process_code = 'P01_LASER_MARKING'",
+        model_id,
+    )
+    lots = [uuid.uuid4() for _ in range(MESSAGES // UNITS_PER_LOT)]
+    await conn.copy_records_to_table(
+        "lots",
+        schema_name="production",
+        columns=[
+            "id",
+            "lot_number",
+            "product_model_id",
+            "model_code",
+            "target_quantity",
+            "serial_count",
+            "shift",
+            "production_date",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (
+                lot,
+                f"{code}-{n:03d}",
+                model_id,
+                code,
+                UNITS_PER_LOT,
+                UNITS_PER_LOT,
+                "DAY",
+                date.today(),
+                "CREATED",
+                now,
+                now,
+            )
+            for n, lot in enumerate(lots)
+        ],
+    )
+    numbers = [f"{code}-U{n:06d}" for n in range(MESSAGES)]
+    await conn.copy_records_to_table(
+        "serials",
+        schema_name="production",
+        columns=[
+            "id",
+            "serial_number",
+            "lot_id",
+            "sequence_in_lot",
+            "status",
+            "current_step",
+            "rework_count",
+            "created_at",
+            "updated_at",
+        ],
+        records=(
+            (uuid.uuid4(), s, lots[n // UNITS_PER_LOT], n % UNITS_PER_LOT + 1, "CREATED", 0, 0, now, now)
+            for n, s in enumerate(numbers)
+        ),
+    )
+    return lots, numbers
+
+
+def _message(serial: str) -> dict:
+    return {
+        "message_id": str(uuid.uuid4()),
+        "serial_number": serial,
+        "process_code": "P01_LASER_MARKING",
+        "result": "PASS",
+        "measurements": {"marking_depth_mm": 0.05},
+        "operator": "bench",
+        "equipment_id": "B-1",
+        "started_at": "2026-11-22T08:00:00Z",
+        "completed_at": "2026-11-22T08:00:30Z",
+    }
+
+
+async def _produce(bootstrap: str, messages: list[dict]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(TOPIC, json.dumps(m).encode(), key=m["serial_number"].encode()) for m in messages
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _copy_floor(conn: asyncpg.Connection, messages: list[dict], lot_of: dict[str, uuid.UUID]) -> float:
+    await conn.execute("CREATE TEMP TABLE ingest_floor (LIKE production.process_data INCLUDING DEFAULTS)")
+    now = datetime.now(UTC)
+    rows = [
+        (
+            uuid.uuid4(),
+            m["message_id"],
+            uuid.uuid4(),
+            m["process_code"],
+            lot_of[m["serial_number"]],
+            None,
+            "SERIAL",
+            1,
+            "PASS",
+            "PASS",
+            json.dumps(m["measurements"]),
+            "[]",
+            "[]",
+            m["operator"],
+            m["equipment_id"],
+            now,
+            now,
+            30,
+            now,
+        )
+        for m in messages
+    ]
+    started = time.perf_counter()
+    await conn.copy_records_to_table("ingest_floor", records=rows)
+    return time.perf_counter() - started
+
+
+async def _drained(conn: asyncpg.Connection, lots: list[uuid.UUID]) -> bool:
+    recorded = await conn.fetchval("SELECT count(*) FROM production.process_data WHERE lot_id = ANY($1)", lots)
+    backlog = await conn.fetchval("SELECT count(*) FROM production.outbox")
+    return recorded >= MESSAGES and backlog == 0
+
+
+def run() -> Result:
+    dsn, bootstrap = os.environ["DATABASE_URL"], os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+
+    async def prepare() -> tuple[list[uuid.UUID], list[dict], float]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            lots, numbers = await _units(conn)
+            messages = [_message(s) for s in numbers]
+            lot_of = {s: lots[n // UNITS_PER_LOT] for n, s in enumerate(numbers)}
+            floor = await _copy_floor(conn, messages, lot_of)
+        finally:
+            await conn.close()
+        await _produce(bootstrap, messages)
+        return lots, messages, floor
+
+    _supervisor("stop", "apps:production")
+    try:
+        lots, _, copy_seconds = asyncio.run(prepare())
+        with extra_process("lathe_production", 18083):
+            started = time.perf_counter()
+
+            async def wait() -> float:
+                conn = await asyncpg.connect(dsn)
+                try:
+                    while not await _drained(conn, lots):
+                        if time.perf_counter() - started > 1800:
+                            raise SystemExit("ingestion did not finish in 30 minutes")
+                        await asyncio.sleep(0.5)
+                finally:
+                    await conn.close()
+                return time.perf_counter() - started
+
+            seconds = asyncio.run(wait())
+    finally:
+        _supervisor("start", "apps:production")
+    rate, floor_rate = MESSAGES / seconds, MESSAGES / copy_seconds
+    return Result(
+        benchmark="machine_ingestion",
+        description=f"{MESSAGES:,} machine messages already in {TOPIC} (3 partitions) → recorded through the "
+        "batched consumer and every resulting event published from the outbox; floor: COPY of the same rows",
+        figures=[
+            Figure("ingestion", rate, "events/s", ">= 20000", rate >= 20_000),
+            Figure("COPY floor", floor_rate, "rows/s"),
+            Figure("ratio ingestion/COPY", rate / floor_rate, "x", ">= 0.5", rate / floor_rate >= 0.5),
+            Figure("ingestion wall time", seconds, "s"),
+        ],
+        comparison={"ingestion_seconds": seconds, "copy_seconds": copy_seconds, "messages": MESSAGES},
+    )
