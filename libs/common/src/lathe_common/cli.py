@@ -27,6 +27,7 @@ def run_cli(
     serve.add_argument("--workers", type=int, default=1)
     if migrations is not None:
         sub.add_parser("migrate", help="apply database migrations up to head")
+        sub.add_parser("asyncapi", help="print the AsyncAPI document of the topics it consumes and publishes")
     for name, (_, configure) in (commands or {}).items():
         p = sub.add_parser(name)
         if configure:
@@ -48,5 +49,13 @@ def run_cli(
 
         assert isinstance(settings, ServiceSettings) and migrations is not None and schema is not None
         upgrade(migrations, settings.database_url, schema)
+    elif args.command == "asyncapi":
+        import importlib
+        import json
+
+        from lathe_common.asyncapi import asyncapi_document
+
+        definition = importlib.import_module(app_path.split(":")[0]).definition
+        print(json.dumps(asyncapi_document(definition), indent=2, sort_keys=True))
     else:
         (commands or {})[args.command][0](args)

@@ -76,6 +76,8 @@ class ConsumerSpec:
     # Set for throughput: records are fetched up to this many at a time and handled in one
     # transaction, each inside its own savepoint (see batch_consumer).
     batch_size: int | None = None
+    payload: type | None = None  # the body's model, for the AsyncAPI document (default: an event's data)
+    description: str = ""
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, OSError, TimeoutError)

@@ -36,6 +36,18 @@ class DomainEvent(BaseModel):
         return str(getattr(self, self.aggregate_field))
 
 
+def events_in(module: object) -> list[type[DomainEvent]]:
+    """The concrete events a service's ``events`` module declares, in declaration order."""
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, DomainEvent)
+        and "event_type" in vars(value)
+        and getattr(value, "__module__", None) == getattr(module, "__name__", None)
+    ]
+
+
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 from lathe_common.auth import JwksKeySource, TokenVerifier
 from lathe_common.consumer import ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
+from lathe_common.events import DomainEvent
 from lathe_common.http import health_router, install_http_plumbing
 from lathe_common.kafka import create_producer, dlq_topic, ensure_topics, kafka_reachable
 from lathe_common.logs import configure_logging
@@ -34,11 +35,15 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()  # mounted under /api/v1
     root_routers: Sequence[APIRouter] = ()  # mounted as they are (e.g. /.well-known/...)
     consumers: Sequence[ConsumerSpec] = ()
-    produced_topics: Sequence[str] = ()
+    events: Sequence[type[DomainEvent]] = ()  # what it announces; their topics are created at start
     description: str = ""
     version: str = "0.1.0"
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
+
+    @property
+    def produced_topics(self) -> list[str]:
+        return sorted({event.topic for event in self.events})
 
     @property
     def topics_to_ensure(self) -> list[str]:

@@ -6,13 +6,12 @@ from lathe_analytics.audit.endpoints import router as audit_router
 from lathe_analytics.settings import settings
 from lathe_analytics.tables import plumbing
 
-app = create_service_app(
-    ServiceDefinition(
-        name="analytics",
-        settings=settings,
-        tables=plumbing,
-        routers=[audit_router],
-        consumers=[audit_consumer],
-        description=description or "",
-    )
+definition = ServiceDefinition(
+    name="analytics",
+    settings=settings,
+    tables=plumbing,
+    routers=[audit_router],
+    consumers=[audit_consumer],
+    description=description or "",
 )
+app = create_service_app(definition)

@@ -33,6 +33,3 @@ class UserUpdated(_UserEvent):
 
 class UserDeactivated(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.deactivated.v1"
-
-
-PRODUCED_TOPICS = [USERS_TOPIC]

@@ -3,10 +3,11 @@ from __future__ import annotations
 import redis.asyncio as redis
 from fastapi import FastAPI
 from lathe_common.auth import TokenVerifier
+from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
 
 from lathe_auth import __doc__ as description
-from lathe_auth.events import PRODUCED_TOPICS
+from lathe_auth import events
 from lathe_auth.keys import KeyStore
 from lathe_auth.sessions.endpoints import jwks_router
 from lathe_auth.sessions.endpoints import router as auth_router
@@ -27,16 +28,15 @@ async def stop(app: FastAPI) -> None:
     await app.state.redis.aclose()
 
 
-app = create_service_app(
-    ServiceDefinition(
-        name="auth",
-        settings=settings,
-        tables=plumbing,
-        routers=[auth_router, users_router],
-        root_routers=[jwks_router],
-        produced_topics=PRODUCED_TOPICS,
-        description=description or "",
-        on_startup=start,
-        on_shutdown=stop,
-    )
+definition = ServiceDefinition(
+    name="auth",
+    settings=settings,
+    tables=plumbing,
+    routers=[auth_router, users_router],
+    root_routers=[jwks_router],
+    events=events_in(events),
+    description=description or "",
+    on_startup=start,
+    on_shutdown=stop,
 )
+app = create_service_app(definition)

@@ -4,6 +4,5 @@ from lathe_orders import __doc__ as description
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
 
-app = create_service_app(
-    ServiceDefinition(name="orders", settings=settings, tables=plumbing, description=description or "")
-)
+definition = ServiceDefinition(name="orders", settings=settings, tables=plumbing, description=description or "")
+app = create_service_app(definition)

@@ -159,13 +159,3 @@ class ComponentsConsumedEvent(DomainEvent):
     process_code: str | None
     operator: str | None
     components: list[dict[str, Any]]
-
-
-PRODUCED_TOPICS = [
-    PROCESSES_TOPIC,
-    PRODUCT_MODELS_TOPIC,
-    LOTS_TOPIC,
-    SERIALS_TOPIC,
-    PROCESS_DATA_TOPIC,
-    GENEALOGY_TOPIC,
-]

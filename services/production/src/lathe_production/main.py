@@ -1,7 +1,8 @@
+from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
 
 from lathe_production import __doc__ as description
-from lathe_production.events import PRODUCED_TOPICS
+from lathe_production import events
 from lathe_production.genealogy import endpoints as genealogy
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
@@ -13,23 +14,22 @@ from lathe_production.product_models.endpoints import router as product_models_r
 from lathe_production.settings import settings
 from lathe_production.tables import plumbing
 
-app = create_service_app(
-    ServiceDefinition(
-        name="production",
-        settings=settings,
-        tables=plumbing,
-        routers=[
-            processes_router,
-            product_models_router,
-            lots_router,
-            serials_router,
-            history_router,
-            process_data_router,
-            genealogy.serials_router,
-            genealogy.lots_router,
-        ],
-        consumers=[machine_consumer],
-        produced_topics=PRODUCED_TOPICS,
-        description=description or "",
-    )
+definition = ServiceDefinition(
+    name="production",
+    settings=settings,
+    tables=plumbing,
+    routers=[
+        processes_router,
+        product_models_router,
+        lots_router,
+        serials_router,
+        history_router,
+        process_data_router,
+        genealogy.serials_router,
+        genealogy.lots_router,
+    ],
+    consumers=[machine_consumer],
+    events=events_in(events),
+    description=description or "",
 )
+app = create_service_app(definition)

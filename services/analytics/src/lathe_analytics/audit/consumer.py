@@ -36,4 +36,9 @@ async def record_event(session: AsyncSession, envelope: Envelope) -> None:
     await session.flush()
 
 
-audit_consumer = ConsumerSpec(name="analytics.audit-log", topics=AUDITED_TOPICS, handler=record_event)
+audit_consumer = ConsumerSpec(
+    name="analytics.audit-log",
+    topics=AUDITED_TOPICS,
+    handler=record_event,
+    description="Every domain event, into the immutable audit trail.",
+)

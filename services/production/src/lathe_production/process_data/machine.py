@@ -47,4 +47,6 @@ machine_consumer = ConsumerSpec(
     handler=record_machine_step,
     decode=decode_machine_message,
     batch_size=500,
+    payload=StepExecution,
+    description="Step executions from machines (docs/integration.md). Key: serial or LOT number.",
 )
