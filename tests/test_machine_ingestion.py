@@ -45,6 +45,7 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
     made = await gateway.post(f"/api/v1/lots/{lot['id']}/serials", json={"count": 2}, headers=engineer)
     unit_a, unit_b = (s["serial_number"] for s in made.json()["items"])
     nobody, shapeless = f"NOPE-{uuid.uuid4().hex[:8]}", f"SHAPELESS-{uuid.uuid4().hex[:8]}"
+    lotless = f"NO-LOT-{uuid.uuid4().hex[:8]}"
 
     first = machine_message(unit_a, "P01_LASER_MARKING", result="PASS")
     no_id = machine_message(None, "P01_LASER_MARKING", serial_number=shapeless)
@@ -58,6 +59,14 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
         (nobody, json.dumps(machine_message(nobody, "P01_LASER_MARKING")).encode()),
         (unit_b, json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION")).encode()),  # out of order
         (unit_b, json.dumps(machine_message(unit_b, "P01_LASER_MARKING")).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, "P99_NO_SUCH_PROCESS")).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, "P05_ROBOT_ASSEMBLY")).encode()),  # not in its routing
+        (unit_b, json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", lot_number="WF-KR-000000D-999")).encode()),
+        (
+            unit_b,
+            json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", measurements={"offset_mv": "high"})).encode(),
+        ),
+        (lotless, json.dumps(machine_message(None, "P01_LASER_MARKING", lot_number=lotless)).encode()),
         *[
             (unit_a, json.dumps(machine_message(unit_a, "P03_SENSOR_INSPECTION", result="REWORK")).encode())
             for _ in range(4)
@@ -87,7 +96,7 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
     assert [h["process_code"] for h in history_a] == ["P01_LASER_MARKING"] + ["P03_SENSOR_INSPECTION"] * 4
     assert history_a[0]["message_id"] == first["message_id"] and history_a[0]["operator"] == "robot-7"
 
-    ours = {unit_a, unit_b, nobody, shapeless}
+    ours = {unit_a, unit_b, nobody, shapeless, lotless}
 
     async def dead_letters() -> dict[str, list[str]]:
         reasons: dict[str, list[str]] = defaultdict(list)
@@ -101,12 +110,19 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
 
     async def all_dead() -> dict[str, list[str]] | None:
         found = await dead_letters()
-        return found if sum(len(v) for v in found.values()) >= 6 else None
+        return found if sum(len(v) for v in found.values()) >= 11 else None
 
     reasons = await eventually(all_dead, timeout=30)
     assert reasons == {
         unit_a: ["invalid_json", "rework_exhausted"],
         shapeless: ["schema_error", "schema_error"],
         nobody: ["unknown_serial"],
-        unit_b: ["step_out_of_order"],
+        unit_b: [
+            "step_out_of_order",
+            "unknown_process",
+            "process_not_in_routing",
+            "serial_not_in_lot",
+            "invalid_measurement",
+        ],
+        lotless: ["unknown_lot"],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,7 +47,7 @@ class StepRecorder:
     async def record(self, ex: StepExecution) -> Recorded:
         if ex.message_id and (done := await self._already_recorded(ex.message_id)):
             return done
-        process = await self.session.scalar(select(Process).where(Process.process_code == ex.process_code))
+        process = await self._process(ex.process_code)
         if process is None:
             raise NotFound(f"No process {ex.process_code}.", code="unknown_process")
         if not process.is_active:
@@ -56,14 +57,7 @@ class StepRecorder:
             check_unit_open(SerialStatus(serial.status))  # the unit's own state is the more precise reason
         if LotStatus(lot.status) not in OPEN_LOT_STATUSES:
             raise Conflict(f"LOT {lot.lot_number} is {lot.status}; it runs no more steps.", code="lot_not_open")
-        routing = list(
-            await self.session.scalars(
-                select(Process.process_code)
-                .join(RoutingStep, RoutingStep.process_id == Process.id)
-                .where(RoutingStep.product_model_id == lot.product_model_id)
-                .order_by(RoutingStep.step_no)
-            )
-        )
+        routing = await self._routing(lot.product_model_id)
         found = violations(process.quality_criteria, ex.measurements)
         result = judged_result(ex.result, found)
         completed_at = ex.completed_at or datetime.now(UTC)
@@ -99,6 +93,27 @@ class StepRecorder:
         await outbox.add(self.session, _step_recorded(data, lot, serial))
         return Recorded(data, lot, serial)
 
+    # Processes and routings are looked up once per transaction: a batch of machine messages
+    # shares them. Changes made by another transaction meanwhile are seen by the next batch.
+    async def _process(self, code: str) -> Process | None:
+        cache = self.session.info.setdefault("lathe_processes", {})
+        if code not in cache:
+            cache[code] = await self.session.scalar(select(Process).where(Process.process_code == code))
+        return cache[code]
+
+    async def _routing(self, product_model_id: uuid.UUID) -> list[str]:
+        cache = self.session.info.setdefault("lathe_routings", {})
+        if product_model_id not in cache:
+            cache[product_model_id] = list(
+                await self.session.scalars(
+                    select(Process.process_code)
+                    .join(RoutingStep, RoutingStep.process_id == Process.id)
+                    .where(RoutingStep.product_model_id == product_model_id)
+                    .order_by(RoutingStep.step_no)
+                )
+            )
+        return cache[product_model_id]
+
     async def _already_recorded(self, message_id: str) -> Recorded | None:
         data = await self.session.scalar(select(ProcessData).where(ProcessData.message_id == message_id))
         if data is None:
@@ -128,6 +143,8 @@ class StepRecorder:
         return serial, lot  # type: ignore[return-value]
 
     async def _start_lot(self, lot: Lot) -> None:
+        if lot.status != LotStatus.CREATED.value:
+            return
         started = await self.session.scalar(
             update(Lot)
             .where(Lot.id == lot.id, Lot.status == LotStatus.CREATED.value)
