@@ -12,13 +12,13 @@ import os
 import random
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 
 from benchmarks.report import Figure, Result
-from benchmarks.stack import admin_token, percentile
+from benchmarks.stack import admin_token, copy_units, percentile
 
 TREES = 100_000
 UNITS_PER_TREE = 10  # 1 product + 3 modules + 6 parts
@@ -33,68 +33,17 @@ async def _ensure_data(dsn: str) -> float:
         if await conn.fetchval("SELECT 1 FROM production.lots WHERE lot_number = $1", MARKER):
             return 0.0
         started = time.perf_counter()
-        model_id = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO production.product_models (id, model_code, model_name) VALUES ($1, $2, 'Genealogy bench')",
-            model_id,
-            f"BENCH-GEN-{model_id.hex[:6]}",
-        )
         total = TREES * UNITS_PER_TREE
-        lots = [uuid.uuid4() for _ in range(total // UNITS_PER_LOT)]
-        now, today = datetime.now(UTC), date.today()
-        await conn.copy_records_to_table(
-            "lots",
-            schema_name="production",
-            columns=[
-                "id",
-                "lot_number",
-                "product_model_id",
-                "model_code",
-                "target_quantity",
-                "serial_count",
-                "shift",
-                "production_date",
-                "status",
-                "created_at",
-                "updated_at",
-            ],
-            records=[
-                (
-                    lot,
-                    MARKER if n == 0 else f"BENCH-GEN-LOT-{n:05d}",
-                    model_id,
-                    "BENCH-GEN",
-                    UNITS_PER_LOT,
-                    UNITS_PER_LOT,
-                    "DAY",
-                    today,
-                    "IN_PROGRESS",
-                    now,
-                    now,
-                )
-                for n, lot in enumerate(lots)
-            ],
+        _, _, ids = await copy_units(
+            conn,
+            model_code=f"BENCH-GEN-{uuid.uuid4().hex[:6]}",
+            model_name="Genealogy bench",
+            lot_numbers=[MARKER if n == 0 else f"BENCH-GEN-LOT-{n:05d}" for n in range(total // UNITS_PER_LOT)],
+            units_per_lot=UNITS_PER_LOT,
+            serial_numbers=[f"GEN-{n:07d}" for n in range(total)],
+            lot_status="IN_PROGRESS",
         )
-        ids = [uuid.uuid4() for _ in range(total)]
-        await conn.copy_records_to_table(
-            "serials",
-            schema_name="production",
-            columns=[
-                "id",
-                "serial_number",
-                "lot_id",
-                "sequence_in_lot",
-                "status",
-                "current_step",
-                "rework_count",
-                "created_at",
-                "updated_at",
-            ],
-            records=(
-                (ids[n], f"GEN-{n:07d}", lots[n // UNITS_PER_LOT], n % UNITS_PER_LOT + 1, "IN_PROGRESS", 0, 0, now, now)
-                for n in range(total)
-            ),
-        )
+        now = datetime.now(UTC)
 
         def links():
             for t in range(TREES):

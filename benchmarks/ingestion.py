@@ -14,13 +14,13 @@ import os
 import subprocess
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from benchmarks.report import Figure, Result
-from benchmarks.stack import ROOT, extra_process
+from benchmarks.stack import ROOT, copy_units, extra_process
 
 MESSAGES = 100_000
 UNITS_PER_LOT = 1_000
@@ -36,71 +36,21 @@ def _supervisor(*args: str) -> None:
 
 
 async def _units(conn: asyncpg.Connection) -> tuple[list[uuid.UUID], list[str]]:
-    model_id, now = uuid.uuid4(), datetime.now(UTC)
-    code = f"BENCH-ING-{model_id.hex[:6]}"
-    await conn.execute(
-        "INSERT INTO production.product_models (id, model_code, model_name) VALUES ($1, $2, 'Ingestion bench')",
-        model_id,
-        code,
+    code = f"BENCH-ING-{uuid.uuid4().hex[:6]}"
+    numbers = [f"{code}-U{n:06d}" for n in range(MESSAGES)]
+    model_id, lots, _ = await copy_units(
+        conn,
+        model_code=code,
+        model_name="Ingestion bench",
+        lot_numbers=[f"{code}-{n:03d}" for n in range(MESSAGES // UNITS_PER_LOT)],
+        units_per_lot=UNITS_PER_LOT,
+        serial_numbers=numbers,
+        lot_status="CREATED",
     )
     await conn.execute(
         "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
         "SELECT $1, 1, id FROM production.processes WHERE process_code = 'P01_LASER_MARKING'",
         model_id,
-    )
-    lots = [uuid.uuid4() for _ in range(MESSAGES // UNITS_PER_LOT)]
-    await conn.copy_records_to_table(
-        "lots",
-        schema_name="production",
-        columns=[
-            "id",
-            "lot_number",
-            "product_model_id",
-            "model_code",
-            "target_quantity",
-            "serial_count",
-            "shift",
-            "production_date",
-            "status",
-            "created_at",
-            "updated_at",
-        ],
-        records=[
-            (
-                lot,
-                f"{code}-{n:03d}",
-                model_id,
-                code,
-                UNITS_PER_LOT,
-                UNITS_PER_LOT,
-                "DAY",
-                date.today(),
-                "CREATED",
-                now,
-                now,
-            )
-            for n, lot in enumerate(lots)
-        ],
-    )
-    numbers = [f"{code}-U{n:06d}" for n in range(MESSAGES)]
-    await conn.copy_records_to_table(
-        "serials",
-        schema_name="production",
-        columns=[
-            "id",
-            "serial_number",
-            "lot_id",
-            "sequence_in_lot",
-            "status",
-            "current_step",
-            "rework_count",
-            "created_at",
-            "updated_at",
-        ],
-        records=(
-            (uuid.uuid4(), s, lots[n // UNITS_PER_LOT], n % UNITS_PER_LOT + 1, "CREATED", 0, 0, now, now)
-            for n, s in enumerate(numbers)
-        ),
     )
     return lots, numbers
 

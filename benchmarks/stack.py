@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -54,3 +56,66 @@ def extra_process(app: str, port: int, **settings: str) -> Iterator[str]:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def copy_units(
+    conn,  # noqa: ANN001 - an asyncpg connection
+    *,
+    model_code: str,
+    model_name: str,
+    lot_numbers: list[str],
+    units_per_lot: int,
+    serial_numbers: list[str],
+    lot_status: str,
+) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+    """A product model, full LOTs and their serials written with COPY (seconds for a million rows)."""
+    model_id, now, today = uuid.uuid4(), datetime.now(UTC), date.today()
+    await conn.execute(
+        "INSERT INTO production.product_models (id, model_code, model_name) VALUES ($1, $2, $3)",
+        model_id,
+        model_code,
+        model_name,
+    )
+    lots = [uuid.uuid4() for _ in lot_numbers]
+    await conn.copy_records_to_table(
+        "lots",
+        schema_name="production",
+        columns=[
+            "id",
+            "lot_number",
+            "product_model_id",
+            "model_code",
+            "target_quantity",
+            "serial_count",
+            "shift",
+            "production_date",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
+        records=[
+            (lot, number, model_id, model_code, units_per_lot, units_per_lot, "DAY", today, lot_status, now, now)
+            for lot, number in zip(lots, lot_numbers, strict=True)
+        ],
+    )
+    serials = [uuid.uuid4() for _ in serial_numbers]
+    await conn.copy_records_to_table(
+        "serials",
+        schema_name="production",
+        columns=[
+            "id",
+            "serial_number",
+            "lot_id",
+            "sequence_in_lot",
+            "status",
+            "current_step",
+            "rework_count",
+            "created_at",
+            "updated_at",
+        ],
+        records=(
+            (serials[n], s, lots[n // units_per_lot], n % units_per_lot + 1, "CREATED", 0, 0, now, now)
+            for n, s in enumerate(serial_numbers)
+        ),
+    )
+    return model_id, lots, serials

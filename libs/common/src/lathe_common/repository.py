@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +28,26 @@ class Repository(Generic[M]):
         if entity is None:
             raise NotFound(f"No {self.noun} with id {id_}.", code=f"{self.noun.replace(' ', '_')}_not_found")
         return entity
+
+    async def find(
+        self,
+        key: str,
+        natural_key: InstrumentedAttribute[str],
+        *,
+        for_update: bool = False,
+        statement: Select[Any] | None = None,
+    ) -> M:
+        """By id (a UUID) or by the natural key people use (a code, a number): APIs accept either."""
+        try:
+            condition = self.model.id == uuid.UUID(key)  # type: ignore[attr-defined]
+        except ValueError:
+            condition = natural_key == key
+        statement = (statement if statement is not None else select(self.model)).where(condition)
+        found = await self.session.scalar(statement.with_for_update(of=self.model) if for_update else statement)
+        if found is None:
+            label = natural_key.key.replace("_", " ")
+            raise NotFound(f"No {self.noun} with id or {label} {key}.", code=f"{self.noun.replace(' ', '_')}_not_found")
+        return found
 
     @staticmethod
     def apply(entity: M, changes: Mapping[str, Any]) -> list[str]:

@@ -84,7 +84,13 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         if definition.on_startup is not None:
             await definition.on_startup(app)
 
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}-consumer")
+        broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"lathe-{definition.name}-consumer",
+            # FastStream logs every message it handles; through our JSON logs, and only at DEBUG.
+            logger=logging.getLogger("faststream"),
+            log_level=logging.DEBUG,
+        )
         runtime = ConsumerRuntime(
             service=definition.name,
             session_factory=app.state.session_factory,

@@ -40,5 +40,6 @@ audit_consumer = ConsumerSpec(
     name="analytics.audit-log",
     topics=AUDITED_TOPICS,
     handler=record_event,
+    batch_size=500,
     description="Every domain event, into the immutable audit trail.",
 )

@@ -44,17 +44,8 @@ class Lots(Repository[Lot]):
         super().__init__(session)
         self.settings = settings
 
-    async def find(self, key: str, *, for_update: bool = False) -> Lot:
-        """By id or by LOT number."""
-        try:
-            condition = Lot.id == uuid.UUID(key)
-        except ValueError:
-            condition = Lot.lot_number == key
-        statement = select(Lot).where(condition)
-        lot = await self.session.scalar(statement.with_for_update() if for_update else statement)
-        if lot is None:
-            raise NotFound(f"No LOT with id or number {key}.", code="lot_not_found")
-        return lot
+    async def find(self, key: str, *, for_update: bool = False) -> Lot:  # type: ignore[override]
+        return await super().find(key, Lot.lot_number, for_update=for_update)
 
     async def search(
         self,

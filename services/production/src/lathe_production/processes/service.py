@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from lathe_common.errors import Conflict, NotFound
+from lathe_common.errors import Conflict
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
 from sqlalchemy import or_, select
@@ -30,17 +28,8 @@ class Processes(Repository[Process]):
     model = Process
     noun = "process"
 
-    async def find(self, key: str, *, for_update: bool = False) -> Process:
-        """By id or by process code, as the API and machines name processes either way."""
-        try:
-            return await self.get(uuid.UUID(key), for_update=for_update)
-        except ValueError:
-            pass
-        statement = select(Process).where(Process.process_code == key)
-        process = await self.session.scalar(statement.with_for_update() if for_update else statement)
-        if process is None:
-            raise NotFound(f"No process with id or code {key}.", code="process_not_found")
-        return process
+    async def find(self, key: str, *, for_update: bool = False) -> Process:  # type: ignore[override]
+        return await super().find(key, Process.process_code, for_update=for_update)
 
     async def search(self, page: PageParams, *, is_active: bool | None, q: str | None) -> tuple[list[Process], int]:
         statement = self.containing(

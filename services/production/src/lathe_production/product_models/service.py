@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from lathe_common.errors import Conflict, InvalidInput, NotFound
+from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
 from sqlalchemy import Select, select
@@ -36,17 +34,8 @@ class ProductModels(Repository[ProductModel]):
     model = ProductModel
     noun = "product model"
 
-    async def find(self, key: str, *, for_update: bool = False) -> ProductModel:
-        """By id or by model code."""
-        try:
-            condition = ProductModel.id == uuid.UUID(key)
-        except ValueError:
-            condition = ProductModel.model_code == key
-        statement = _with_routing().where(condition)
-        found = await self.session.scalar(statement.with_for_update(of=ProductModel) if for_update else statement)
-        if found is None:
-            raise NotFound(f"No product model with id or code {key}.", code="product_model_not_found")
-        return found
+    async def find(self, key: str, *, for_update: bool = False) -> ProductModel:  # type: ignore[override]
+        return await super().find(key, ProductModel.model_code, for_update=for_update, statement=_with_routing())
 
     async def search(
         self, page: PageParams, *, category: str | None, is_active: bool | None, q: str | None
