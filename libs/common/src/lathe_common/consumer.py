@@ -70,7 +70,6 @@ class ConsumerSpec:
     name: str
     handler: Handler
     topics: tuple[str, ...] = ()
-    pattern: str | None = None
     decode: Callable[[ConsumerRecord], Decoded] = decode_envelope
     auto_offset_reset: str = "earliest"
     # Set for throughput: records are fetched up to this many at a time and handled in one
@@ -94,12 +93,14 @@ class ConsumerRuntime:
     _attempts: dict[tuple[str, int, int], int] = field(default_factory=dict)
 
     def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> None:
-        async def consume(msg: KafkaMessage) -> None:
-            if spec.batch_size:
-                from lathe_common.batch_consumer import process_batch
+        if spec.batch_size:
+            from lathe_common.batch_consumer import process_batch  # it builds on this module
 
+            async def consume(msg: KafkaMessage) -> None:
                 await process_batch(self, spec, msg.raw_message, getattr(msg, "consumer", None))
-            else:
+        else:
+
+            async def consume(msg: KafkaMessage) -> None:
                 await self.process(spec, msg.raw_message, getattr(msg, "consumer", None))
 
         consume.__name__ = f"consume_{spec.name.replace('.', '_').replace('-', '_')}"
@@ -111,10 +112,7 @@ class ConsumerRuntime:
         }
         if spec.batch_size:
             subscriber_args |= {"batch": True, "max_records": spec.batch_size, "batch_timeout_ms": 200}
-        if spec.pattern:
-            broker.subscriber(pattern=spec.pattern, **subscriber_args)(consume)
-        else:
-            broker.subscriber(*spec.topics, **subscriber_args)(consume)
+        broker.subscriber(*spec.topics, **subscriber_args)(consume)
 
     async def process(self, spec: ConsumerSpec, record: ConsumerRecord, consumer: Any = None) -> str:
         """Handle one record; returns the outcome. Raises only to have the record redelivered."""
