@@ -137,3 +137,11 @@ async def test_lots_filter_by_status_model_work_order_and_date(gateway, engineer
     params = {"model_code": model_code, "status": "CREATED", "date_from": day, "date_to": day, "limit": 1}
     page = (await gateway.get("/api/v1/lots", params=params, headers=engineer)).json()
     assert page["limit"] == 1 and page["total"] >= 1
+
+
+async def test_the_same_given_lot_number_raced_gives_one_lot_and_conflicts(gateway, engineer, model_code):
+    given = f"RACE-{uuid.uuid4().hex[:8]}"
+    body = {"model_code": model_code, "target_quantity": 5, "lot_number": given}
+    answers = await asyncio.gather(*(gateway.post("/api/v1/lots", json=body, headers=engineer) for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 7
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers if a.status_code == 409)

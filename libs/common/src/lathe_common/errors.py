@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lathe_common import context
@@ -133,6 +134,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _STATUS_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         return problem(exc.status_code, code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # The database's constraints are the last line behind the services' own checks: a request
+        # that raced another past those checks gets a conflict to retry, not a 500.
+        logger.warning("constraint violation: %s", exc.orig)
+        return problem(409, "conflict", "Conflict", "A concurrent change conflicts with this request; retry it.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
