@@ -1,5 +1,7 @@
 """Machine ingestion: 100,000 messages already in the topic → all recorded and their events published.
 
+The count is ``BENCH_INGESTION_MESSAGES`` (default 100,000).
+
 Beside it, in the same run, the floor: asyncpg COPY of the same rows into a scratch table.
 The units (100 LOTs of 1,000, one-step routing) are written with COPY first. The stack's production
 service is stopped while the backlog is produced, then a fresh production process (same consumer
@@ -22,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from benchmarks.report import Figure, Result
 from benchmarks.stack import ROOT, copy_units, extra_process
 
-MESSAGES = 100_000
+MESSAGES = int(os.environ.get("BENCH_INGESTION_MESSAGES", "100000"))
 UNITS_PER_LOT = 1_000
 TOPIC = "lathe.machine.process-data.v1"
 

@@ -96,6 +96,17 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
     assert [h["process_code"] for h in history_a] == ["P01_LASER_MARKING"] + ["P03_SENSOR_INSPECTION"] * 4
     assert history_a[0]["message_id"] == first["message_id"] and history_a[0]["operator"] == "robot-7"
 
+    # Each machine message's events carry its message id as their correlation id (batched or not).
+    admin = bearer(await accounts.admin_token())
+
+    async def correlated() -> list[str]:
+        response = await gateway.get(
+            "/api/v1/audit-logs", params={"correlation_id": first["message_id"]}, headers=admin
+        )
+        return sorted({e["event_type"] for e in response.json()["items"]})
+
+    assert "lathe.production.step.recorded.v1" in await eventually(correlated, timeout=30)
+
     ours = {unit_a, unit_b, nobody, shapeless, lotless}
 
     async def dead_letters() -> dict[str, list[str]]:

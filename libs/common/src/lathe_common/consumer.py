@@ -61,6 +61,9 @@ def decode_envelope(record: ConsumerRecord) -> Decoded:
 
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+# Handles a whole batch of payloads in one go: one outcome per payload, in order (None: done;
+# a LatheError: the rule it broke, which must have left no trace of that payload).
+BatchHandler = Callable[[AsyncSession, list[Any]], Awaitable[list[LatheError | None]]]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class ConsumerSpec:
     # Set for throughput: records are fetched up to this many at a time and handled in one
     # transaction, each inside its own savepoint (see batch_consumer).
     batch_size: int | None = None
+    # Optional, with batch_size: the batch's records are handled by one call, without savepoints;
+    # ``handler`` still isolates one bad record when the batch keeps failing (see batch_consumer).
+    batch_handler: BatchHandler | None = None
     payload: type | None = None  # the body's model, for the AsyncAPI document (default: an event's data)
     description: str = ""
 

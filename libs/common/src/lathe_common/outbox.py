@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -103,15 +104,17 @@ class Outbox:
         self.table = tables.outbox
         self.source = source
 
-    async def add(self, session: AsyncSession, *events: DomainEvent) -> list[Envelope]:
+    async def add(
+        self, session: AsyncSession, *events: DomainEvent, correlation_ids: Sequence[str | None] | None = None
+    ) -> list[Envelope]:
+        """Write ``events`` in the session's transaction. Their correlation id is the current
+        request's or message's; ``correlation_ids`` (one per event, None = the current one) serves
+        work that handles several messages at once."""
+        current = context.correlation_id.get()
+        chosen = correlation_ids if correlation_ids is not None else [None] * len(events)
         envelopes = [
-            Envelope.wrap(
-                event,
-                source=self.source,
-                correlation_id=context.correlation_id.get(),
-                actor=context.actor.get(),
-            )
-            for event in events
+            Envelope.wrap(event, source=self.source, correlation_id=cid or current, actor=context.actor.get())
+            for event, cid in zip(events, chosen, strict=True)
         ]
         if envelopes:
             await session.execute(

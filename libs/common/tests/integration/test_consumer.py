@@ -36,11 +36,17 @@ def envelope(name: str) -> Envelope:
 class Harness:
     """A consumer group on the test topic whose handler records widgets and misbehaves on request."""
 
-    def __init__(self, sandbox, producer, topic: str, batch_size: int | None = None) -> None:
+    def __init__(self, sandbox, producer, topic: str, batch_size: int | None = None, *, together: bool = False) -> None:
         self.sandbox, self.producer, self.topic = sandbox, producer, topic
         self.calls: Counter[str] = Counter()
+        self.single_calls = 0
+        self.batch_calls = 0
         self.spec = ConsumerSpec(
-            name=f"test.{uuid.uuid4().hex[:8]}", topics=(topic,), handler=self.handle, batch_size=batch_size
+            name=f"test.{uuid.uuid4().hex[:8]}",
+            topics=(topic,),
+            handler=self.handle,
+            batch_size=batch_size,
+            batch_handler=self.handle_batch if together else None,
         )
         self.runtime = ConsumerRuntime(
             service="test",
@@ -56,6 +62,7 @@ class Harness:
     async def handle(self, session, env: Envelope) -> None:
         name = env.data["name"]
         self.calls[name] += 1
+        self.single_calls += 1
         # The effect is written first, so a failure below proves the rollback too.
         await session.execute(self.sandbox.widgets.insert().values(name=name))
         if name.startswith("conflict"):
@@ -64,6 +71,32 @@ class Harness:
             raise RuntimeError("a bug in the handler")
         if name.startswith("flaky") and self.calls[name] == 1:
             raise ConnectionError("database went away")
+
+    async def handle_batch(self, session, envs: list[Envelope]) -> list[Conflict | None]:
+        """The set-based handler: rules decided before writing, so a broken one leaves no trace."""
+        self.batch_calls += 1
+        outcomes: list[Conflict | None] = []
+        for env in envs:
+            name = env.data["name"]
+            self.calls[name] += 1
+            if name.startswith("conflict"):
+                outcomes.append(Conflict("this widget clashes", code="widget_conflict"))
+                continue
+            if name.startswith("explode"):
+                raise RuntimeError("a bug in the handler")
+            if name.startswith("flaky") and self.calls[name] == 1:
+                raise ConnectionError("database went away")
+            outcomes.append(None)
+        good = [env.data["name"] for env, o in zip(envs, outcomes, strict=False) if o is None]
+        if good:
+            await session.execute(self.sandbox.widgets.insert(), [{"name": n} for n in good])
+        return outcomes
+
+    async def inbox_ids(self) -> set[str]:
+        inbox = self.sandbox.tables.inbox
+        async with self.sandbox.engine.connect() as conn:
+            rows = await conn.execute(select(inbox.c.message_id).where(inbox.c.consumer == self.spec.name))
+            return {r for (r,) in rows}
 
     async def send(self, env: Envelope | None = None, *, raw: bytes | None = None) -> None:
         if env is None:
@@ -169,6 +202,46 @@ async def test_a_batch_rolls_back_only_the_record_that_fails_and_keeps_every_gua
     for name, expected in {"batch-once": 1, "flaky-b": 1, "batch-after": 1, "conflict-b": 0, "explode-b": 0}.items():
         assert await harness.widgets(name) == expected, name
     assert harness.calls["explode-b"] == 3  # max_attempts, then dead-lettered alone
+
+
+async def test_a_batch_handler_handles_the_batch_in_one_call_and_keeps_every_guarantee(sandbox, producer, topic):
+    harness = Harness(sandbox, producer, topic, batch_size=50, together=True)
+    once, conflict = envelope("together-once"), envelope("conflict-t")
+    for env in (once, conflict, once, envelope("flaky-t"), envelope("together-after")):
+        await harness.send(env)
+    await harness.send(raw=b"garbage")
+    await harness.broker.start()
+    try:
+        assert await eventually(lambda: harness.widgets("together-after"))
+        dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=2)
+        assert await eventually(lambda: _equals(harness.committed_offset(), 6))
+    finally:
+        await harness.broker.stop()
+    assert sorted(dict(r.headers)["lathe_dlq_reason"].decode() for r in dead) == ["invalid_envelope", "widget_conflict"]
+    for name, expected in {"together-once": 1, "flaky-t": 1, "together-after": 1, "conflict-t": 0}.items():
+        assert await harness.widgets(name) == expected, name
+    assert harness.calls["together-once"] == harness.calls["flaky-t"] == 2  # the transient failure retried the batch
+    assert harness.single_calls == 0 and harness.batch_calls >= 2
+    inbox = await harness.inbox_ids()
+    assert str(once.id) in inbox and str(conflict.id) not in inbox  # a dead-lettered record leaves no claim
+
+
+async def test_a_batch_handler_that_keeps_failing_falls_back_to_records_one_by_one(sandbox, producer, topic):
+    harness = Harness(sandbox, producer, topic, batch_size=50, together=True)
+    for env in (envelope("first-t"), envelope("explode-t"), envelope("conflict-u"), envelope("last-t")):
+        await harness.send(env)
+    await harness.broker.start()
+    try:
+        assert await eventually(lambda: harness.widgets("last-t"))
+        dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=2)
+        assert await eventually(lambda: _equals(harness.committed_offset(), 4))
+    finally:
+        await harness.broker.stop()
+    assert sorted(dict(r.headers)["lathe_dlq_reason"].decode() for r in dead) == ["unhandled_error", "widget_conflict"]
+    for name, expected in {"first-t": 1, "last-t": 1, "explode-t": 0, "conflict-u": 0}.items():
+        assert await harness.widgets(name) == expected, name
+    # max_attempts (3): twice as a batch, then alone, isolated from the others by the fallback.
+    assert harness.calls["explode-t"] == 3 and harness.single_calls >= 1
 
 
 async def _equals(value, expected) -> bool:

@@ -12,6 +12,7 @@ import json
 
 from aiokafka import ConsumerRecord
 from lathe_common.consumer import ConsumerSpec, Decoded, Undeliverable
+from lathe_common.errors import LatheError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,10 +42,16 @@ async def record_machine_step(session: AsyncSession, execution: StepExecution) -
     await StepRecorder(session, settings).record(execution)
 
 
+async def record_machine_steps(session: AsyncSession, executions: list[StepExecution]) -> list[LatheError | None]:
+    outcomes = await StepRecorder(session, settings).record_many(executions)
+    return [o if isinstance(o, LatheError) else None for o in outcomes]
+
+
 machine_consumer = ConsumerSpec(
     name="production.machine-process-data",
     topics=(MACHINE_TOPIC,),
     handler=record_machine_step,
+    batch_handler=record_machine_steps,
     decode=decode_machine_message,
     batch_size=500,
     payload=StepExecution,

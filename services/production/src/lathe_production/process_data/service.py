@@ -1,17 +1,27 @@
-"""Recording a step execution: the one code path behind POST /process-data and the machine topic."""
+"""Recording step executions: the one code path behind POST /process-data and the machine topic.
+
+``record_many`` records a batch with a constant number of statements: it reads everything the
+batch needs (already-recorded message ids, processes, the units under row lock, their LOTs,
+routings), applies the pure rules of ``judging`` in memory in input order (a unit may appear
+several times in one batch), and then writes the results in bulk. An execution that breaks a rule
+is decided before anything is written, so it leaves no trace and does not affect the others.
+``record`` is ``record_many`` of one.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from lathe_common.errors import Conflict, InvalidInput, NotFound
-from sqlalchemy import select, update
+from lathe_common.errors import Conflict, InvalidInput, LatheError, NotFound
+from sqlalchemy import Integer, Uuid, any_, bindparam, column, func, insert, select, update, values
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import String
 
-from lathe_production.events import LotStatusChanged, SerialStatusChanged, StepRecorded
+from lathe_production.events import SerialStatusChanged
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.rules import OPEN_LOT_STATUSES, LotStatus
 from lathe_production.outbox import outbox
@@ -26,17 +36,30 @@ from lathe_production.process_data.judging import (
 )
 from lathe_production.process_data.models import ProcessData
 from lathe_production.process_data.schemas import StepExecution
+from lathe_production.process_data.state import (
+    BatchState,
+    LotState,
+    PlannedStep,
+    Recorded,
+    SerialState,
+    StepData,
+    lot_moved,
+    lot_state,
+    serial_state,
+    step_recorded,
+)
 from lathe_production.processes.models import Process
 from lathe_production.product_models.models import RoutingStep
 from lathe_production.settings import ProductionSettings
 
+_data = ProcessData.__table__
+_lots = Lot.__table__
+_serials = Serial.__table__
+_processes = Process.__table__
+_routing_steps = RoutingStep.__table__
 
-@dataclass
-class Recorded:
-    data: ProcessData
-    lot: Lot
-    serial: Serial | None
-    replayed: bool = False
+_OPEN = frozenset(s.value for s in OPEN_LOT_STATUSES)
+_FINISHED = frozenset(s.value for s in FINISHED)
 
 
 class StepRecorder:
@@ -45,19 +68,162 @@ class StepRecorder:
         self.settings = settings
 
     async def record(self, ex: StepExecution) -> Recorded:
-        if ex.message_id and (done := await self._already_recorded(ex.message_id)):
-            return done
-        process = await self._process(ex.process_code)
+        done = (await self.record_many([ex]))[0]
+        if isinstance(done, LatheError):
+            raise done
+        return done
+
+    async def record_many(self, executions: list[StepExecution]) -> list[Recorded | LatheError]:
+        """One outcome per execution, in input order: what was recorded, or the rule it broke."""
+        if not executions:
+            return []
+        batch = await self._load(executions)
+        processes = await self._processes()
+        outcomes: list[Recorded | LatheError] = []
+        steps: list[PlannedStep] = []
+        by_message: dict[str, Recorded] = {}
+        for ex in executions:
+            if ex.message_id and (done := batch.replays.get(ex.message_id) or by_message.get(ex.message_id)):
+                outcomes.append(Recorded(done.data, done.lot, done.serial, replayed=True))
+                continue
+            try:
+                step = self._judge(ex, batch, processes)
+            except LatheError as exc:
+                outcomes.append(exc)
+                continue
+            steps.append(step)
+            recorded = Recorded(step.data, step.lot, step.serial)
+            outcomes.append(recorded)
+            if ex.message_id:
+                by_message[ex.message_id] = recorded
+        if steps:
+            await self._write(steps, batch)
+        return outcomes
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _load(self, executions: list[StepExecution]) -> BatchState:
+        batch = BatchState()
+        message_ids = [ex.message_id for ex in executions if ex.message_id]
+        if message_ids:
+            rows = (
+                await self.session.execute(
+                    select(_data, _lots, _serials)
+                    .join(_lots, _lots.c.id == _data.c.lot_id)
+                    .outerjoin(_serials, _serials.c.id == _data.c.serial_id)
+                    .where(_data.c.message_id == any_(bindparam("ids", message_ids, type_=ARRAY(String))))
+                )
+            ).all()
+            width_data, width_lot = len(_data.c), len(_lots.c)
+            for row in rows:
+                d = dict(zip(_data.c.keys(), row[:width_data], strict=True))
+                lot = lot_state(dict(zip(_lots.c.keys(), row[width_data : width_data + width_lot], strict=True)))
+                s = dict(zip(_serials.c.keys(), row[width_data + width_lot :], strict=True))
+                serial = serial_state(s) if s["id"] is not None else None
+                data = StepData(**{k: d[k] for k in StepData.__dataclass_fields__})
+                batch.replays[d["message_id"]] = Recorded(data, lot, serial, replayed=True)
+
+        numbers = sorted({ex.serial_number for ex in executions if ex.serial_number is not None})
+        if numbers:
+            # The units' row locks make concurrent reports about the same unit take turns; taken in id order.
+            rows = (
+                (
+                    await self.session.execute(
+                        select(
+                            _serials.c.id,
+                            _serials.c.serial_number,
+                            _serials.c.lot_id,
+                            _serials.c.status,
+                            _serials.c.current_step,
+                            _serials.c.rework_count,
+                        )
+                        .where(_serials.c.serial_number == any_(bindparam("numbers", numbers, type_=ARRAY(String))))
+                        .order_by(_serials.c.id)
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            batch.serials = {r["serial_number"]: serial_state(r) for r in rows}
+        lot_ids = sorted({s.lot_id for s in batch.serials.values()})
+        lot_numbers = sorted({ex.lot_number for ex in executions if ex.serial_number is None and ex.lot_number})
+        if lot_ids or lot_numbers:
+            rows = (
+                (
+                    await self.session.execute(
+                        select(*[_lots.c[k] for k in LotState.__dataclass_fields__]).where(
+                            (_lots.c.id == any_(bindparam("lot_ids", lot_ids, type_=ARRAY(Uuid))))
+                            | (_lots.c.lot_number == any_(bindparam("lot_numbers", lot_numbers, type_=ARRAY(String))))
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            for r in rows:
+                lot = lot_state(r)
+                batch.lots_by_id[lot.id] = lot
+                batch.lots_by_number[lot.lot_number] = lot
+        await self._load_routings({lot.product_model_id for lot in batch.lots_by_id.values()})
+        return batch
+
+    # Processes and routings are looked up once per transaction: a batch of machine messages
+    # shares them. Changes made by another transaction meanwhile are seen by the next batch.
+    async def _processes(self) -> dict[str, Any]:
+        cache = self.session.info.get("lathe_processes_by_code")
+        if cache is None:
+            rows = await self.session.execute(
+                select(
+                    _processes.c.id, _processes.c.process_code, _processes.c.is_active, _processes.c.quality_criteria
+                )
+            )
+            cache = self.session.info["lathe_processes_by_code"] = {r.process_code: r for r in rows}
+        return cache
+
+    async def _load_routings(self, model_ids: set[uuid.UUID]) -> None:
+        cache = self.session.info.setdefault("lathe_routings", {})
+        missing = sorted(m for m in model_ids if m not in cache)
+        if not missing:
+            return
+        rows = await self.session.execute(
+            select(_routing_steps.c.product_model_id, _processes.c.process_code)
+            .join(_processes, _processes.c.id == _routing_steps.c.process_id)
+            .where(_routing_steps.c.product_model_id == any_(bindparam("models", missing, type_=ARRAY(Uuid))))
+            .order_by(_routing_steps.c.product_model_id, _routing_steps.c.step_no)
+        )
+        for model_id in missing:
+            cache[model_id] = []
+        for model_id, code in rows:
+            cache[model_id].append(code)
+
+    # -- judging, in memory ----------------------------------------------------------------
+
+    def _judge(self, ex: StepExecution, batch: BatchState, processes: dict[str, Any]) -> PlannedStep:
+        process = processes.get(ex.process_code)
         if process is None:
             raise NotFound(f"No process {ex.process_code}.", code="unknown_process")
         if not process.is_active:
             raise InvalidInput(f"Process {ex.process_code} is inactive.", code="inactive_process")
-        serial, lot = await self._subject(ex)
-        if serial is not None:
+        serial: SerialState | None = None
+        if ex.serial_number is None:
+            lot = batch.lots_by_number.get(ex.lot_number)  # type: ignore[arg-type]
+            if lot is None:
+                raise NotFound(f"No LOT {ex.lot_number}.", code="unknown_lot")
+        else:
+            serial = batch.serials.get(ex.serial_number)
+            if serial is None:
+                raise NotFound(f"No serial {ex.serial_number}.", code="unknown_serial")
+            lot = batch.lots_by_id[serial.lot_id]
+            if ex.lot_number is not None and lot.lot_number != ex.lot_number:
+                raise InvalidInput(
+                    f"Serial {ex.serial_number} belongs to LOT {lot.lot_number}, not {ex.lot_number}.",
+                    code="serial_not_in_lot",
+                )
             check_unit_open(SerialStatus(serial.status))  # the unit's own state is the more precise reason
-        if LotStatus(lot.status) not in OPEN_LOT_STATUSES:
+        if lot.status not in _OPEN:
             raise Conflict(f"LOT {lot.lot_number} is {lot.status}; it runs no more steps.", code="lot_not_open")
-        routing = await self._routing(lot.product_model_id)
+        routing: list[str] = self.session.info["lathe_routings"][lot.product_model_id]
         found = violations(process.quality_criteria, ex.measurements)
         result = judged_result(ex.result, found)
         completed_at = ex.completed_at or datetime.now(UTC)
@@ -66,7 +232,9 @@ class StepRecorder:
         step_no = routing.index(process.process_code) + 1 if process.process_code in routing else None
         if serial is not None:
             step_no = check_can_execute(SerialStatus(serial.status), routing, serial.current_step, process.process_code)
-        data = ProcessData(
+        # Every rule has passed: from here on the execution is recorded.
+        data = StepData(
+            id=uuid.uuid4(),
             message_id=ex.message_id,
             process_id=process.id,
             process_code=process.process_code,
@@ -85,165 +253,154 @@ class StepRecorder:
             completed_at=completed_at,
             cycle_time_seconds=cycle,
         )
-        self.session.add(data)
-        await self._start_lot(lot)
+        step = PlannedStep(data, lot, None, None)
+        if lot.status == LotStatus.CREATED.value:
+            lot.status = LotStatus.IN_PROGRESS.value  # the batch's later executions see it started
+            step.starts_lot = True
         if serial is not None:
-            await self._advance(serial, lot, result, step_no, len(routing))  # type: ignore[arg-type]
-        await self.session.flush()
-        await outbox.add(self.session, _step_recorded(data, lot, serial))
-        return Recorded(data, lot, serial)
+            moved = outcome(
+                result,
+                step_no=step_no,  # type: ignore[arg-type]
+                routing_length=len(routing),
+                rework_count=serial.rework_count,
+                max_reworks=self.settings.max_reworks,
+            )
+            after = SerialState(
+                serial.id,
+                serial.serial_number,
+                serial.lot_id,
+                moved.status.value,
+                moved.current_step,
+                moved.rework_count,
+            )
+            batch.serials[serial.serial_number] = after
+            step.serial, step.previous = after, serial.status
+            if moved.status in FINISHED:
+                step.finishes_unit = True
+                lot.finished_count += 1
+                if lot.finished_count >= lot.serial_count:
+                    lot.status = LotStatus.COMPLETED.value
+        return step
 
-    # Processes and routings are looked up once per transaction: a batch of machine messages
-    # shares them. Changes made by another transaction meanwhile are seen by the next batch.
-    async def _process(self, code: str) -> Process | None:
-        cache = self.session.info.setdefault("lathe_processes", {})
-        if code not in cache:
-            cache[code] = await self.session.scalar(select(Process).where(Process.process_code == code))
-        return cache[code]
+    # -- writing, in bulk ------------------------------------------------------------------
 
-    async def _routing(self, product_model_id: uuid.UUID) -> list[str]:
-        cache = self.session.info.setdefault("lathe_routings", {})
-        if product_model_id not in cache:
-            cache[product_model_id] = list(
-                await self.session.scalars(
-                    select(Process.process_code)
-                    .join(RoutingStep, RoutingStep.process_id == Process.id)
-                    .where(RoutingStep.product_model_id == product_model_id)
-                    .order_by(RoutingStep.step_no)
+    async def _write(self, steps: list[PlannedStep], batch: BatchState) -> None:
+        session = self.session
+        recorded_at = dict(
+            (
+                await session.execute(
+                    insert(_data).returning(_data.c.id, _data.c.recorded_at), [s.data.row() for s in steps]
+                )
+            ).all()
+        )
+        for s in steps:
+            s.data.recorded_at = recorded_at[s.data.id]
+
+        units = {s.serial.id: s.serial for s in steps if s.serial is not None}  # each unit's last state
+        if units:
+            await session.execute(
+                update(_serials)
+                .where(_serials.c.id == bindparam("u_id"))
+                .values(
+                    status=bindparam("u_status"),
+                    current_step=bindparam("u_step"),
+                    rework_count=bindparam("u_reworks"),
+                ),
+                [
+                    {"u_id": u.id, "u_status": u.status, "u_step": u.current_step, "u_reworks": u.rework_count}
+                    for u in sorted(units.values(), key=lambda u: u.id)
+                ],
+            )
+
+        now = datetime.now(UTC)
+        to_start = sorted({s.lot.id for s in steps if s.starts_lot})
+        # Every unit of the batch is locked already (in id order); the LOTs it changes are locked now,
+        # also in id order, so concurrent batches always take locks in one global order.
+        touched = sorted({s.lot.id for s in steps if s.starts_lot or s.finishes_unit})
+        if touched:
+            await session.execute(
+                select(_lots.c.id)
+                .where(_lots.c.id == any_(bindparam("touched_ids", touched, type_=ARRAY(Uuid))))
+                .order_by(_lots.c.id)
+                .with_for_update()
+            )
+        started: set[uuid.UUID] = set()
+        if to_start:
+            started = set(
+                await session.scalars(
+                    update(_lots)
+                    .where(
+                        _lots.c.id == any_(bindparam("start_ids", to_start, type_=ARRAY(Uuid))),
+                        _lots.c.status == LotStatus.CREATED.value,
+                    )
+                    .values(status=LotStatus.IN_PROGRESS.value, started_at=now)
+                    .returning(_lots.c.id)
                 )
             )
-        return cache[product_model_id]
 
-    async def _already_recorded(self, message_id: str) -> Recorded | None:
-        data = await self.session.scalar(select(ProcessData).where(ProcessData.message_id == message_id))
-        if data is None:
-            return None
-        lot = await self.session.get(Lot, data.lot_id)
-        serial = await self.session.get(Serial, data.serial_id) if data.serial_id else None
-        return Recorded(data, lot, serial, replayed=True)  # type: ignore[arg-type]
-
-    async def _subject(self, ex: StepExecution) -> tuple[Serial | None, Lot]:
-        if ex.serial_number is None:
-            lot = await self.session.scalar(select(Lot).where(Lot.lot_number == ex.lot_number))
-            if lot is None:
-                raise NotFound(f"No LOT {ex.lot_number}.", code="unknown_lot")
-            return None, lot
-        # The unit's row lock makes concurrent reports about the same unit take turns.
-        serial = await self.session.scalar(
-            select(Serial).where(Serial.serial_number == ex.serial_number).with_for_update()
-        )
-        if serial is None:
-            raise NotFound(f"No serial {ex.serial_number}.", code="unknown_serial")
-        lot = await self.session.get(Lot, serial.lot_id)
-        if ex.lot_number is not None and lot.lot_number != ex.lot_number:  # type: ignore[union-attr]
-            raise InvalidInput(
-                f"Serial {ex.serial_number} belongs to LOT {lot.lot_number}, not {ex.lot_number}.",  # type: ignore[union-attr]
-                code="serial_not_in_lot",
+        # Counted under the LOTs' row locks: the last unit to finish completes its LOT, exactly once.
+        finishing: dict[uuid.UUID, int] = {}
+        last_finisher: dict[uuid.UUID, PlannedStep] = {}
+        for s in steps:
+            if s.finishes_unit:
+                finishing[s.lot.id] = finishing.get(s.lot.id, 0) + 1
+                last_finisher[s.lot.id] = s
+        completed: set[uuid.UUID] = set()
+        if finishing:
+            counts = values(column("lot_id", Uuid), column("n", Integer), name="finishing").data(
+                sorted(finishing.items())
             )
-        return serial, lot  # type: ignore[return-value]
+            rows = (
+                await session.execute(
+                    update(_lots)
+                    .where(_lots.c.id == counts.c.lot_id)
+                    .values(finished_count=_lots.c.finished_count + counts.c.n)
+                    .returning(_lots.c.id, _lots.c.finished_count, _lots.c.serial_count, _lots.c.status)
+                )
+            ).all()
+            full = sorted(r.id for r in rows if r.finished_count == r.serial_count)
+            for r in rows:
+                lot = batch.lots_by_id[r.id]
+                lot.finished_count, lot.status = r.finished_count, r.status
+            if full:
+                completed = set(
+                    await session.scalars(
+                        update(_lots)
+                        .where(
+                            _lots.c.id == any_(bindparam("full_ids", full, type_=ARRAY(Uuid))),
+                            _lots.c.status == LotStatus.IN_PROGRESS.value,
+                        )
+                        .values(status=LotStatus.COMPLETED.value, completed_at=func.now())
+                        .returning(_lots.c.id)
+                    )
+                )
+        for lot_id in completed:
+            batch.lots_by_id[lot_id].status = LotStatus.COMPLETED.value
 
-    async def _start_lot(self, lot: Lot) -> None:
-        if lot.status != LotStatus.CREATED.value:
-            return
-        started = await self.session.scalar(
-            update(Lot)
-            .where(Lot.id == lot.id, Lot.status == LotStatus.CREATED.value)
-            .values(status=LotStatus.IN_PROGRESS.value, started_at=datetime.now(UTC))
-            .returning(Lot.id)
-        )
-        if started is not None:
-            await self.session.refresh(lot)
-            await outbox.add(self.session, _lot_moved(lot, LotStatus.CREATED))
-
-    async def _advance(self, serial: Serial, lot: Lot, result, step_no: int, routing_length: int) -> None:  # noqa: ANN001
-        previous = SerialStatus(serial.status)
-        moved = outcome(
-            result,
-            step_no=step_no,
-            routing_length=routing_length,
-            rework_count=serial.rework_count,
-            max_reworks=self.settings.max_reworks,
-        )
-        serial.status, serial.current_step, serial.rework_count = (
-            moved.status.value,
-            moved.current_step,
-            moved.rework_count,
-        )
-        if moved.status is not previous:
-            await outbox.add(
-                self.session,
-                SerialStatusChanged(
-                    id=serial.id,
-                    serial_number=serial.serial_number,
-                    lot_id=lot.id,
-                    lot_number=lot.lot_number,
-                    work_order_number=lot.work_order_number,
-                    previous_status=previous.value,
-                    status=moved.status.value,
-                    current_step=moved.current_step,
-                    rework_count=moved.rework_count,
-                ),
-            )
-        if moved.status in FINISHED:
-            await self._finish_unit(lot)
-
-    async def _finish_unit(self, lot: Lot) -> None:
-        # Counted under the LOT's row lock: the last unit to finish completes the LOT, exactly once.
-        finished, total = (
-            await self.session.execute(
-                update(Lot)
-                .where(Lot.id == lot.id)
-                .values(finished_count=Lot.finished_count + 1)
-                .returning(Lot.finished_count, Lot.serial_count)
-            )
-        ).one()
-        if finished == total:
-            await self.session.execute(
-                update(Lot)
-                .where(Lot.id == lot.id, Lot.status == LotStatus.IN_PROGRESS.value)
-                .values(status=LotStatus.COMPLETED.value, completed_at=datetime.now(UTC))
-            )
-            await self.session.refresh(lot)
-            await outbox.add(self.session, _lot_moved(lot, LotStatus.IN_PROGRESS))
-        else:
-            await self.session.refresh(lot)
-
-
-def _lot_moved(lot: Lot, previous: LotStatus) -> LotStatusChanged:
-    return LotStatusChanged(
-        id=lot.id,
-        lot_number=lot.lot_number,
-        work_order_number=lot.work_order_number,
-        previous_status=previous.value,
-        status=lot.status,
-    )
-
-
-def _step_recorded(data: ProcessData, lot: Lot, serial: Serial | None) -> StepRecorded:
-    return StepRecorded(
-        id=data.id,
-        subject_id=serial.id if serial else lot.id,
-        message_id=data.message_id,
-        process_id=data.process_id,
-        process_code=data.process_code,
-        level=data.level,
-        step_no=data.step_no,
-        lot_id=lot.id,
-        lot_number=lot.lot_number,
-        model_code=lot.model_code,
-        work_order_number=lot.work_order_number,
-        serial_id=serial.id if serial else None,
-        serial_number=serial.serial_number if serial else None,
-        result=data.result,
-        reported_result=data.reported_result,
-        measurements=data.measurements,
-        violations=data.violations,
-        defect_codes=[d["code"] for d in data.defects],
-        operator=data.operator,
-        equipment_id=data.equipment_id,
-        started_at=data.started_at.isoformat() if data.started_at else None,
-        completed_at=data.completed_at.isoformat(),
-        cycle_time_seconds=float(data.cycle_time_seconds) if data.cycle_time_seconds is not None else None,
-        serial_status=serial.status if serial else None,
-        rework_count=serial.rework_count if serial else None,
-    )
+        events: list[Any] = []
+        correlations: list[str | None] = []
+        for s in steps:
+            first = len(events)
+            lot = s.lot
+            if s.starts_lot and lot.id in started:
+                events.append(lot_moved(lot, LotStatus.CREATED, LotStatus.IN_PROGRESS))
+            if s.serial is not None and s.serial.status != s.previous:
+                events.append(
+                    SerialStatusChanged(
+                        id=s.serial.id,
+                        serial_number=s.serial.serial_number,
+                        lot_id=lot.id,
+                        lot_number=lot.lot_number,
+                        work_order_number=lot.work_order_number,
+                        previous_status=s.previous,
+                        status=s.serial.status,
+                        current_step=s.serial.current_step,
+                        rework_count=s.serial.rework_count,
+                    )
+                )
+            if lot.id in completed and last_finisher.get(lot.id) is s:
+                events.append(lot_moved(lot, LotStatus.IN_PROGRESS, LotStatus.COMPLETED))
+            events.append(step_recorded(s.data, lot, s.serial))
+            # In a batch every execution's events carry its own message id; alone, the request's id.
+            correlations += [s.data.message_id if len(steps) > 1 else None] * (len(events) - first)
+        await outbox.add(session, *events, correlation_ids=correlations)
