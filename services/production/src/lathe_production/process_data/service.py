@@ -401,6 +401,7 @@ class StepRecorder:
             if lot.id in completed and last_finisher.get(lot.id) is s:
                 events.append(lot_moved(lot, LotStatus.IN_PROGRESS, LotStatus.COMPLETED))
             events.append(step_recorded(s.data, lot, s.serial))
-            # In a batch every execution's events carry its own message id; alone, the request's id.
-            correlations += [s.data.message_id if len(steps) > 1 else None] * (len(events) - first)
+            # An execution's events are correlated with its message id (a machine's, or a REST
+            # client's idempotency key); without one, with the current request.
+            correlations += [s.data.message_id] * (len(events) - first)
         await outbox.add(session, *events, correlation_ids=correlations)
