@@ -1,0 +1,143 @@
+"""Bulk writes of a judged batch: process data, units, LOT starts and completions, events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Integer, Uuid, any_, bindparam, column, func, insert, select, update, values
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lathe_production.events import SerialStatusChanged
+from lathe_production.lots.models import Lot, Serial
+from lathe_production.lots.rules import LotStatus
+from lathe_production.outbox import outbox
+from lathe_production.process_data.models import ProcessData
+from lathe_production.process_data.state import BatchState, PlannedStep, lot_moved, step_recorded
+
+_data = ProcessData.__table__
+_lots = Lot.__table__
+_serials = Serial.__table__
+
+
+async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: BatchState) -> None:
+    """Everything a batch of judged executions changes, in a fixed number of statements."""
+    recorded_at = dict(
+        (
+            await session.execute(
+                insert(_data).returning(_data.c.id, _data.c.recorded_at), [s.data.row() for s in steps]
+            )
+        ).all()
+    )
+    for s in steps:
+        s.data.recorded_at = recorded_at[s.data.id]
+
+    units = {s.serial.id: s.serial for s in steps if s.serial is not None}  # each unit's last state
+    if units:
+        await session.execute(
+            update(_serials)
+            .where(_serials.c.id == bindparam("u_id"))
+            .values(
+                status=bindparam("u_status"),
+                current_step=bindparam("u_step"),
+                rework_count=bindparam("u_reworks"),
+            ),
+            [
+                {"u_id": u.id, "u_status": u.status, "u_step": u.current_step, "u_reworks": u.rework_count}
+                for u in sorted(units.values(), key=lambda u: u.id)
+            ],
+        )
+
+    now = datetime.now(UTC)
+    to_start = sorted({s.lot.id for s in steps if s.starts_lot})
+    # Every unit of the batch is locked already (in id order); the LOTs it changes are locked now,
+    # also in id order, so concurrent batches always take locks in one global order.
+    touched = sorted({s.lot.id for s in steps if s.starts_lot or s.finishes_unit})
+    if touched:
+        await session.execute(
+            select(_lots.c.id)
+            .where(_lots.c.id == any_(bindparam("touched_ids", touched, type_=ARRAY(Uuid))))
+            .order_by(_lots.c.id)
+            .with_for_update()
+        )
+    started: set[uuid.UUID] = set()
+    if to_start:
+        started = set(
+            await session.scalars(
+                update(_lots)
+                .where(
+                    _lots.c.id == any_(bindparam("start_ids", to_start, type_=ARRAY(Uuid))),
+                    _lots.c.status == LotStatus.CREATED.value,
+                )
+                .values(status=LotStatus.IN_PROGRESS.value, started_at=now)
+                .returning(_lots.c.id)
+            )
+        )
+
+    # Counted under the LOTs' row locks: the last unit to finish completes its LOT, exactly once.
+    finishing: dict[uuid.UUID, int] = {}
+    last_finisher: dict[uuid.UUID, PlannedStep] = {}
+    for s in steps:
+        if s.finishes_unit:
+            finishing[s.lot.id] = finishing.get(s.lot.id, 0) + 1
+            last_finisher[s.lot.id] = s
+    completed: set[uuid.UUID] = set()
+    if finishing:
+        counts = values(column("lot_id", Uuid), column("n", Integer), name="finishing").data(sorted(finishing.items()))
+        rows = (
+            await session.execute(
+                update(_lots)
+                .where(_lots.c.id == counts.c.lot_id)
+                .values(finished_count=_lots.c.finished_count + counts.c.n)
+                .returning(_lots.c.id, _lots.c.finished_count, _lots.c.serial_count, _lots.c.status)
+            )
+        ).all()
+        full = sorted(r.id for r in rows if r.finished_count == r.serial_count)
+        for r in rows:
+            lot = batch.lots_by_id[r.id]
+            lot.finished_count, lot.status = r.finished_count, r.status
+        if full:
+            completed = set(
+                await session.scalars(
+                    update(_lots)
+                    .where(
+                        _lots.c.id == any_(bindparam("full_ids", full, type_=ARRAY(Uuid))),
+                        _lots.c.status == LotStatus.IN_PROGRESS.value,
+                    )
+                    .values(status=LotStatus.COMPLETED.value, completed_at=func.now())
+                    .returning(_lots.c.id)
+                )
+            )
+    for lot_id in completed:
+        batch.lots_by_id[lot_id].status = LotStatus.COMPLETED.value
+
+    events: list[Any] = []
+    correlations: list[str | None] = []
+    for s in steps:
+        first = len(events)
+        lot = s.lot
+        if s.starts_lot and lot.id in started:
+            events.append(lot_moved(lot, LotStatus.CREATED, LotStatus.IN_PROGRESS))
+        if s.serial is not None and s.serial.status != s.previous:
+            events.append(
+                SerialStatusChanged(
+                    id=s.serial.id,
+                    serial_number=s.serial.serial_number,
+                    lot_id=lot.id,
+                    lot_number=lot.lot_number,
+                    work_order_number=lot.work_order_number,
+                    previous_status=s.previous,
+                    status=s.serial.status,
+                    current_step=s.serial.current_step,
+                    rework_count=s.serial.rework_count,
+                )
+            )
+        if lot.id in completed and last_finisher.get(lot.id) is s:
+            events.append(lot_moved(lot, LotStatus.IN_PROGRESS, LotStatus.COMPLETED))
+        events.append(step_recorded(s.data, lot, s.serial))
+        # An execution's events are correlated with its message id (a machine's, or a REST
+        # client's idempotency key); without one, with the current request.
+        correlations += [s.data.message_id] * (len(events) - first)
+    await outbox.add(session, *events, correlation_ids=correlations)
