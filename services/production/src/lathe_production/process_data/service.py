@@ -56,7 +56,6 @@ _processes = Process.__table__
 _routing_steps = RoutingStep.__table__
 
 _OPEN = frozenset(s.value for s in OPEN_LOT_STATUSES)
-_FINISHED = frozenset(s.value for s in FINISHED)
 
 
 class StepRecorder:
