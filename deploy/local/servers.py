@@ -166,12 +166,18 @@ def setup_kafka() -> Path:
 # ---------------------------------------------------------------- supervisord
 
 
+# Sized for a developer's machine running everything at once (documented in docs/operations-deploy.md):
+# the default 128 MB of shared buffers and 1 GB of WAL between checkpoints make bulk ingestion pay for
+# reads from the OS cache and a full-page image per index page after every checkpoint.
+PG_TUNING = "-c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_buffers=32MB"
+
+
 def supervisor_conf(pg_data: Path, redis_conf: Path, kafka_props: Path, env: dict[str, str]) -> str:
     app_env = ",".join(f'{k}="{v}"' for k, v in env.items())
     programs = {
         "postgres": dict(
             command=f"{pg_bin('postgres')} -D {pg_data} -p {PG_PORT} -c listen_addresses=127.0.0.1 "
-            f"-c unix_socket_directories={pg_data} -c max_connections=300 -c fsync=on",
+            f"-c unix_socket_directories={pg_data} -c max_connections=300 -c fsync=on {PG_TUNING}",
             user="postgres",
             stopsignal="INT",
             priority=10,

@@ -7,13 +7,13 @@ when the unit of work succeeds and roll back otherwise. Code below them only flu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, MetaData, Table, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -84,6 +84,17 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
                 await transaction.rollback()
             raise
         await transaction.commit()
+
+
+async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[tuple]) -> None:
+    """Insert many rows with COPY, in the session's transaction: several times faster than an
+    INSERT of the same rows, for hot paths that write thousands at once. Columns left out take
+    their defaults; JSON columns take JSON text; nothing is returned."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, schema_name=table.schema, columns=list(columns), records=records
+    )
 
 
 async def database_reachable(engine: AsyncEngine, timeout: float = 2.0) -> bool:

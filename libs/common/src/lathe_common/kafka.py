@@ -13,6 +13,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 logger = logging.getLogger(__name__)
 
 
+PRODUCER_BATCH_BYTES = 256 * 1024
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
@@ -25,7 +28,7 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
-        max_batch_size=256 * 1024,
+        max_batch_size=PRODUCER_BATCH_BYTES,
         request_timeout_ms=30_000,
     )
 

@@ -15,11 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from pydantic_core import to_json
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -31,17 +36,21 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    any_,
+    bindparam,
     delete,
     func,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lathe_common import context
-from lathe_common.events import DomainEvent, Envelope
+from lathe_common.db import copy_rows
+from lathe_common.events import DomainEvent, ce_headers
+from lathe_common.kafka import PRODUCER_BATCH_BYTES
 from lathe_common.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_FAILURES
 
 logger = logging.getLogger(__name__)
@@ -106,32 +115,33 @@ class Outbox:
 
     async def add(
         self, session: AsyncSession, *events: DomainEvent, correlation_ids: Sequence[str | None] | None = None
-    ) -> list[Envelope]:
+    ) -> None:
         """Write ``events`` in the session's transaction. Their correlation id is the current
         request's or message's; ``correlation_ids`` (one per event, None = the current one) serves
-        work that handles several messages at once."""
-        current = context.correlation_id.get()
+        work that handles several messages at once. Events written together share their time."""
+        if not events:
+            return
+        current, actor = context.correlation_id.get(), context.actor.get()
         chosen = correlation_ids if correlation_ids is not None else [None] * len(events)
-        envelopes = [
-            Envelope.wrap(event, source=self.source, correlation_id=cid or current, actor=context.actor.get())
-            for event, cid in zip(events, chosen, strict=True)
-        ]
-        if envelopes:
-            await session.execute(
-                self.table.insert(),
-                [
-                    {
-                        "event_id": env.id,
-                        "topic": event.topic,
-                        "message_key": env.subject,
-                        "event_type": env.type,
-                        "headers": dict((k, v.decode()) for k, v in env.kafka_headers()),
-                        "payload": env.kafka_value(),
-                    }
-                    for env, event in zip(envelopes, events, strict=True)
-                ],
+        at = datetime.now(UTC).isoformat()
+        rows = []
+        for event, correlation_id in zip(events, chosen, strict=True):
+            event_id, subject = uuid.uuid4(), event.aggregate_id
+            headers = ce_headers(
+                id=str(event_id),
+                source=self.source,
+                type=event.event_type,
+                time=at,
+                subject=subject,
+                correlation_id=correlation_id or current,
+                actor=actor,
             )
-        return envelopes
+            rows.append((event_id, event.topic, subject, event.event_type, to_json(headers).decode(), to_json(event)))
+        await copy_rows(session, self.table, _OUTBOX_COLUMNS, rows)
+
+
+_ALONE_ABOVE_BYTES = PRODUCER_BATCH_BYTES // 2
+_OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "headers", "payload")
 
 
 class OutboxRelay:
@@ -157,6 +167,8 @@ class OutboxRelay:
         self.max_backoff_seconds = max_backoff_seconds
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
+        # The producer's own default: the Java client's murmur2, so a key always lands on one partition.
+        self._partitioner = DefaultPartitioner()
 
     async def publish_batch(self) -> int:
         """Publish up to one batch of committed rows; returns how many went out.
@@ -177,12 +189,10 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            # send() only enqueues; gathering the futures waits for every acknowledgement (acks=all).
-            outcomes = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
-            sent = [row for row, outcome in zip(rows, outcomes, strict=True) if not isinstance(outcome, BaseException)]
-            failed = [(row.id, o) for row, o in zip(rows, outcomes, strict=True) if isinstance(o, BaseException)]
+            sent, failed = await self._publish(rows)
             if sent:
-                await conn.execute(delete(t).where(t.c.id.in_([row.id for row in sent])))
+                sent_ids = bindparam("sent", [row.id for row in sent], type_=ARRAY(BigInteger))
+                await conn.execute(delete(t).where(t.c.id == any_(sent_ids)))
             for row_id, exc in failed:
                 await conn.execute(
                     update(t).where(t.c.id == row_id).values(attempts=t.c.attempts + 1, last_error=repr(exc)[:2000])
@@ -194,14 +204,69 @@ class OutboxRelay:
             raise OutboxPublishError(f"{len(failed)} of {len(rows)} outbox rows not published: {failed[0][1]!r}")
         return len(sent)
 
-    async def _send(self, row: Row) -> object:
-        future = await self.producer.send(
-            row.topic,
-            value=row.payload,
-            key=row.message_key.encode(),
-            headers=[(k, v.encode()) for k, v in row.headers.items()],
-        )
-        return await future
+    async def _publish(self, rows: Sequence[Row]) -> tuple[list[Row], list[tuple[int, BaseException]]]:
+        """Rows go out in record batches, one per partition at a time, in id order within each:
+        thousands of events cost a few produce requests, not a future per event. A batch Kafka
+        refuses is sent again row by row, so one bad row cannot hold back its neighbours."""
+        open_batches: dict[tuple[str, int], tuple[BatchBuilder, list[Row]]] = {}
+        submitted: list[tuple[asyncio.Future, list[Row]]] = []
+        partitions: dict[str, list[int]] = {}
+        partition_of: dict[tuple[str, bytes], int] = {}  # one aggregate's events often travel together
+
+        async def submit(target: tuple[str, int]) -> None:
+            if target in open_batches:
+                batch, members = open_batches.pop(target)
+                submitted.append((await self.producer.send_batch(batch, target[0], partition=target[1]), members))
+
+        for row in rows:
+            key = row.message_key.encode()
+            target = (row.topic, key)
+            if target not in partition_of:
+                if row.topic not in partitions:
+                    partitions[row.topic] = sorted(await self.producer.partitions_for(row.topic))
+                partition_of[target] = self._partitioner(key, partitions[row.topic], partitions[row.topic])
+            target = (row.topic, partition_of[target])
+            headers = [(k, v.encode()) for k, v in row.headers.items()]
+            if len(row.payload) + len(key) + sum(len(k) + len(v) for k, v in headers) > _ALONE_ABOVE_BYTES:
+                # On its own, after the rows before it, through send(), which checks the size: a
+                # batch the broker refused would also break the idempotent sequence of its partition.
+                await submit(target)
+                try:
+                    future = await self.producer.send(row.topic, value=row.payload, key=key, headers=headers)
+                except Exception as exc:  # noqa: BLE001 - the outcome of this row, like a failed future
+                    future = asyncio.get_running_loop().create_future()
+                    future.set_exception(exc)
+                submitted.append((future, [row]))
+                continue
+            if target not in open_batches:
+                open_batches[target] = (self.producer.create_batch(), [])
+            if open_batches[target][0].append(key=key, value=row.payload, timestamp=None, headers=headers) is None:
+                await submit(target)  # full
+                open_batches[target] = (self.producer.create_batch(), [])
+                open_batches[target][0].append(key=key, value=row.payload, timestamp=None, headers=headers)
+            open_batches[target][1].append(row)
+        for target in list(open_batches):
+            await submit(target)
+
+        outcomes = await asyncio.gather(*(future for future, _ in submitted), return_exceptions=True)
+        sent: list[Row] = []
+        refused: list[Row] = []
+        for (_, members), outcome in zip(submitted, outcomes, strict=True):
+            (refused if isinstance(outcome, BaseException) else sent).extend(members)
+        failed: list[tuple[int, BaseException]] = []
+        for row in sorted(refused, key=lambda r: r.id):
+            try:
+                await self.producer.send_and_wait(
+                    row.topic,
+                    value=row.payload,
+                    key=row.message_key.encode(),
+                    headers=[(k, v.encode()) for k, v in row.headers.items()],
+                )
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, reported by the caller
+                failed.append((row.id, exc))
+            else:
+                sent.append(row)
+        return sent, failed
 
     async def drain(self) -> int:
         total = 0

@@ -56,7 +56,7 @@ class ServiceSettings(LatheSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
-    outbox_batch_size: int = 500
+    outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 1.0
     consumers_enabled: bool = Field(True, description="false: serve the API only (e.g. extra API replicas)")
     inbox_retention_days: int = Field(30, description="keep longer than Kafka's topic retention")

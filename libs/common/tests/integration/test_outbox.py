@@ -130,3 +130,27 @@ async def test_a_row_kafka_refuses_is_kept_with_its_error_then_parked(sandbox, t
     assert await relay.backlog() == 1 and await relay.parked() == 1
     async with unit_of_work(sandbox.sessions) as session:  # leave the module's outbox empty
         await session.execute(sandbox.tables.outbox.delete())
+
+
+async def test_a_refused_row_does_not_hold_back_the_rows_published_with_it(sandbox, topic, producer):
+    WidgetMade = event_class(topic)
+    outbox = Outbox(sandbox.tables, source="lathe/test")
+    async with unit_of_work(sandbox.sessions) as session:
+        await outbox.add(
+            session,
+            WidgetMade(id=uuid.uuid4(), name="before"),
+            WidgetMade(id=uuid.uuid4(), name="x" * 2_000_000),
+            WidgetMade(id=uuid.uuid4(), name="after"),
+        )
+
+    relay = relay_for(sandbox, producer)
+    with pytest.raises(Exception, match="1 of 3 outbox rows not published"):
+        await relay.publish_batch()
+
+    records = await read_topic(sandbox.bootstrap, topic, expect=2, settle=1.0)
+    assert sorted(Envelope.from_kafka(r.headers, r.value).data["name"] for r in records) == ["after", "before"]
+    async with sandbox.engine.connect() as conn:
+        left = (await conn.execute(select(sandbox.tables.outbox))).all()
+    assert len(left) == 1 and left[0].attempts == 1
+    async with unit_of_work(sandbox.sessions) as session:  # leave the module's outbox empty
+        await session.execute(sandbox.tables.outbox.delete())

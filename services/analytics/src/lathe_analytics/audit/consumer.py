@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from lathe_common.consumer import ConsumerSpec
+from lathe_common.db import copy_rows
 from lathe_common.events import Envelope
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_analytics.audit.models import AuditLog
@@ -36,10 +38,24 @@ async def record_event(session: AsyncSession, envelope: Envelope) -> None:
     await session.flush()
 
 
+_COLUMNS = ("event_id", "event_type", "source", "subject", "actor", "correlation_id", "occurred_at", "data")
+
+
+async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> list[None]:
+    """A fetched batch of events in one COPY: the trail keeps up with the busiest producer."""
+    rows = (
+        (e.id, e.type, e.source, e.subject, e.actor, e.correlationid, e.time, to_json(e.data).decode())
+        for e in envelopes
+    )
+    await copy_rows(session, AuditLog.__table__, _COLUMNS, rows)
+    return [None] * len(envelopes)
+
+
 audit_consumer = ConsumerSpec(
     name="analytics.audit-log",
     topics=AUDITED_TOPICS,
     handler=record_event,
-    batch_size=500,
+    batch_handler=record_events,
+    batch_size=2000,
     description="Every domain event, into the immutable audit trail.",
 )

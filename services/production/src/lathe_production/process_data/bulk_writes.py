@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Uuid, any_, bindparam, column, func, insert, select, update, values
+from lathe_common.db import copy_rows
+from sqlalchemy import Integer, String, Uuid, any_, bindparam, column, func, select, update, values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,52 +16,65 @@ from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.rules import LotStatus
 from lathe_production.outbox import outbox
 from lathe_production.process_data.models import ProcessData
-from lathe_production.process_data.state import BatchState, PlannedStep, lot_moved, step_recorded
+from lathe_production.process_data.state import ROW_KEYS, BatchState, PlannedStep, lot_moved, step_recorded
 
 _data = ProcessData.__table__
 _lots = Lot.__table__
 _serials = Serial.__table__
+# The units' new states, as one array per column: one UPDATE of constant text for any batch size.
+_MOVES = (
+    func.unnest(
+        bindparam("move_ids", type_=ARRAY(Uuid)),
+        bindparam("move_statuses", type_=ARRAY(String)),
+        bindparam("move_steps", type_=ARRAY(Integer)),
+        bindparam("move_reworks", type_=ARRAY(Integer)),
+    )
+    .table_valued(column("id", Uuid), column("status", String), column("step", Integer), column("reworks", Integer))
+    .render_derived(name="moves")
+)
 
 
 async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: BatchState) -> None:
     """Everything a batch of judged executions changes, in a fixed number of statements."""
-    recorded_at = dict(
-        (
-            await session.execute(
-                insert(_data).returning(_data.c.id, _data.c.recorded_at), [s.data.row() for s in steps]
-            )
-        ).all()
-    )
+    await copy_rows(session, _data, ROW_KEYS, (s.data.row() for s in steps))
+    # The rows took the transaction's now() as recorded_at: the same instant, read back once.
+    recorded_at = (await session.execute(select(func.now()))).scalar_one()
     for s in steps:
-        s.data.recorded_at = recorded_at[s.data.id]
+        s.data.recorded_at = recorded_at
 
     units = {s.serial.id: s.serial for s in steps if s.serial is not None}  # each unit's last state
     if units:
+        moved = sorted(units.values(), key=lambda u: u.id)
         await session.execute(
             update(_serials)
-            .where(_serials.c.id == bindparam("u_id"))
+            .where(_serials.c.id == _MOVES.c.id)
             .values(
-                status=bindparam("u_status"),
-                current_step=bindparam("u_step"),
-                rework_count=bindparam("u_reworks"),
+                status=_MOVES.c.status,
+                current_step=_MOVES.c.step,
+                rework_count=_MOVES.c.reworks,
+                updated_at=func.now(),
             ),
-            [
-                {"u_id": u.id, "u_status": u.status, "u_step": u.current_step, "u_reworks": u.rework_count}
-                for u in sorted(units.values(), key=lambda u: u.id)
-            ],
+            {
+                "move_ids": [u.id for u in moved],
+                "move_statuses": [u.status for u in moved],
+                "move_steps": [u.current_step for u in moved],
+                "move_reworks": [u.rework_count for u in moved],
+            },
         )
 
     now = datetime.now(UTC)
     to_start = sorted({s.lot.id for s in steps if s.starts_lot})
     # Every unit of the batch is locked already (in id order); the LOTs it changes are locked now,
-    # also in id order, so concurrent batches always take locks in one global order.
+    # also in id order, so concurrent batches always take locks in one global order. NO KEY UPDATE:
+    # the foreign-key checks of other batches' rows (KEY SHARE on the same LOTs) neither wait for it
+    # nor make it wait, so they cannot close a cycle with these locks.
     touched = sorted({s.lot.id for s in steps if s.starts_lot or s.finishes_unit})
     if touched:
         await session.execute(
             select(_lots.c.id)
             .where(_lots.c.id == any_(bindparam("touched_ids", touched, type_=ARRAY(Uuid))))
             .order_by(_lots.c.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     started: set[uuid.UUID] = set()
     if to_start:

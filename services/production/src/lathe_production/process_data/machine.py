@@ -8,8 +8,6 @@ with a reason code: ``invalid_json``, ``schema_error``, or the rule's own code (
 
 from __future__ import annotations
 
-import json
-
 from aiokafka import ConsumerRecord
 from lathe_common.consumer import ConsumerSpec, Decoded, Undeliverable
 from lathe_common.errors import LatheError
@@ -25,13 +23,12 @@ MACHINE_TOPIC = "lathe.machine.process-data.v1"
 
 def decode_machine_message(record: ConsumerRecord) -> Decoded:
     try:
-        body = json.loads(record.value or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Undeliverable("invalid_json", f"The message is not JSON: {exc}.") from exc
-    try:
-        execution = StepExecution.model_validate(body)
+        execution = StepExecution.model_validate_json(record.value or b"")
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        errors = exc.errors(include_url=False)
+        if errors[0]["type"] == "json_invalid":
+            raise Undeliverable("invalid_json", f"The message is not JSON: {errors[0]['msg']}.") from exc
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
         raise Undeliverable("schema_error", problems) from exc
     if execution.message_id is None:
         raise Undeliverable("schema_error", "message_id: required on the machine topic (it makes redelivery harmless)")
@@ -53,7 +50,8 @@ machine_consumer = ConsumerSpec(
     handler=record_machine_step,
     batch_handler=record_machine_steps,
     decode=decode_machine_message,
-    batch_size=500,
+    batch_size=2000,
+    members=3,  # one per partition of the topic by default
     payload=StepExecution,
     description="Step executions from machines (docs/integration.md). Key: serial or LOT number.",
 )

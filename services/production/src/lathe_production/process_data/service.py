@@ -121,7 +121,8 @@ class StepRecorder:
 
         numbers = sorted({ex.serial_number for ex in executions if ex.serial_number is not None})
         if numbers:
-            # The units' row locks make concurrent reports about the same unit take turns; taken in id order.
+            # The units' row locks make concurrent reports about the same unit take turns; taken in id
+            # order, NO KEY UPDATE (see write_steps).
             rows = (
                 (
                     await self.session.execute(
@@ -135,7 +136,7 @@ class StepRecorder:
                         )
                         .where(_serials.c.serial_number == any_(bindparam("numbers", numbers, type_=ARRAY(String))))
                         .order_by(_serials.c.id)
-                        .with_for_update()
+                        .with_for_update(key_share=True)
                     )
                 )
                 .mappings()

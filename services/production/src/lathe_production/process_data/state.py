@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_json
+
 from lathe_production.events import LotStatusChanged, StepRecorded
 from lathe_production.lots.rules import LotStatus
 from lathe_production.process_data.judging import StepResult  # noqa: F401 - used in annotations
@@ -62,11 +64,13 @@ class StepData:
     cycle_time_seconds: Decimal | None
     recorded_at: datetime | None = None
 
-    def row(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ROW_KEYS}
+    def row(self) -> tuple[Any, ...]:
+        """The ``process_data`` row in ``ROW_KEYS`` order, JSON columns as JSON text (for COPY)."""
+        return tuple(to_json(getattr(self, k)).decode() if k in _JSON_KEYS else getattr(self, k) for k in ROW_KEYS)
 
 
 ROW_KEYS = tuple(k for k in StepData.__dataclass_fields__ if k != "recorded_at")
+_JSON_KEYS = frozenset({"measurements", "violations", "defects"})
 
 
 @dataclass
