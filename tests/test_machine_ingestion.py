@@ -3,6 +3,7 @@ with its reason while the good ones behind it are still recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import defaultdict
@@ -137,3 +138,65 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
         ],
         lotless: ["unknown_lot"],
     }
+
+
+async def test_one_lot_finished_at_once_by_every_partition_and_by_rest_completes_once(gateway, accounts, kafka):
+    """The machine topic's group members handle their partitions' batches at the same time, and REST
+    requests join in: units of one LOT finish in all of them, and the LOT completes exactly once."""
+    engineer = bearer(await accounts.token_for("engineer"))
+    admin = bearer(await accounts.admin_token())
+    model = f"RACE-{uuid.uuid4().hex[:8]}"
+    await gateway.post(
+        "/api/v1/product-models",
+        json={"model_code": model, "model_name": "Race", "routing": ["P01_LASER_MARKING"]},
+        headers=engineer,
+    )
+    units = 60
+    lot = (
+        await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": units}, headers=engineer)
+    ).json()
+    made = await gateway.post(f"/api/v1/lots/{lot['id']}/serials", json={"count": units}, headers=engineer)
+    serials = [s["serial_number"] for s in made.json()["items"]]
+    by_machine, by_rest = serials[:45], serials[45:]
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(TOPIC, json.dumps(machine_message(s, "P01_LASER_MARKING")).encode(), key=s.encode())
+            for s in by_machine
+        ]
+        partitions = {(await future).partition for future in sent}
+        rest = await asyncio.gather(
+            *(
+                gateway.post(
+                    "/api/v1/process-data",
+                    json={"serial_number": s, "process_code": "P01_LASER_MARKING", "operator": "petrov"},
+                    headers=engineer,
+                )
+                for s in by_rest
+            )
+        )
+    finally:
+        await producer.stop()
+    assert len(partitions) == 3  # the keys spread over every partition, hence every member
+    assert all(r.status_code == 201 for r in rest)
+
+    async def completed() -> dict | None:
+        found = (await gateway.get(f"/api/v1/lots/{lot['id']}", headers=engineer)).json()
+        return found if found["status"] == "COMPLETED" else None
+
+    assert await eventually(completed, timeout=60)
+    units_now = (await gateway.get("/api/v1/serials", params={"lot": lot["id"], "limit": 100}, headers=engineer)).json()
+    assert units_now["total"] == units and {u["status"] for u in units_now["items"]} == {"PASSED"}
+
+    async def lot_events() -> list[str] | None:
+        response = await gateway.get(
+            "/api/v1/audit-logs",
+            params={"subject": lot["id"], "event_type": "lathe.production.lot.status-changed.v1"},
+            headers=admin,
+        )
+        moves = [e["data"]["status"] for e in response.json()["items"]]
+        return moves if "COMPLETED" in moves else None
+
+    assert sorted(await eventually(lot_events, timeout=30)) == ["COMPLETED", "IN_PROGRESS"]

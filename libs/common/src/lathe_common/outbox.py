@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,8 +198,8 @@ class OutboxRelay:
                 await conn.execute(
                     update(t).where(t.c.id == row_id).values(attempts=t.c.attempts + 1, last_error=repr(exc)[:2000])
                 )
-        for row in sent:
-            MESSAGES_PUBLISHED.labels(self.service, row.topic).inc()
+        for topic, count in Counter(row.topic for row in sent).items():
+            MESSAGES_PUBLISHED.labels(self.service, topic).inc(count)
         if failed:
             OUTBOX_FAILURES.labels(self.service).inc(len(failed))
             raise OutboxPublishError(f"{len(failed)} of {len(rows)} outbox rows not published: {failed[0][1]!r}")
