@@ -214,6 +214,13 @@ class OutboxRelay:
         partitions: dict[str, list[int]] = {}
         partition_of: dict[tuple[str, bytes], int] = {}  # one aggregate's events often travel together
 
+        async def partition(topic: str, key: bytes) -> int:
+            if (topic, key) not in partition_of:
+                if topic not in partitions:
+                    partitions[topic] = sorted(await self.producer.partitions_for(topic))
+                partition_of[topic, key] = self._partitioner(key, partitions[topic], partitions[topic])
+            return partition_of[topic, key]
+
         async def submit(target: tuple[str, int]) -> None:
             if target in open_batches:
                 batch, members = open_batches.pop(target)
@@ -221,12 +228,7 @@ class OutboxRelay:
 
         for row in rows:
             key = row.message_key.encode()
-            target = (row.topic, key)
-            if target not in partition_of:
-                if row.topic not in partitions:
-                    partitions[row.topic] = sorted(await self.producer.partitions_for(row.topic))
-                partition_of[target] = self._partitioner(key, partitions[row.topic], partitions[row.topic])
-            target = (row.topic, partition_of[target])
+            target = (row.topic, await partition(row.topic, key))
             headers = [(k, v.encode()) for k, v in row.headers.items()]
             if len(row.payload) + len(key) + sum(len(k) + len(v) for k, v in headers) > _ALONE_ABOVE_BYTES:
                 # On its own, after the rows before it, through send(), which checks the size: a

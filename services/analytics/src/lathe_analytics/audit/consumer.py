@@ -22,22 +22,6 @@ AUDITED_TOPICS = (
 )
 
 
-async def record_event(session: AsyncSession, envelope: Envelope) -> None:
-    session.add(
-        AuditLog(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            source=envelope.source,
-            subject=envelope.subject,
-            actor=envelope.actor,
-            correlation_id=envelope.correlationid,
-            occurred_at=envelope.time,
-            data=envelope.data,
-        )
-    )
-    await session.flush()
-
-
 _COLUMNS = ("event_id", "event_type", "source", "subject", "actor", "correlation_id", "occurred_at", "data")
 
 
@@ -49,6 +33,10 @@ async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> lis
     )
     await copy_rows(session, AuditLog.__table__, _COLUMNS, rows)
     return [None] * len(envelopes)
+
+
+async def record_event(session: AsyncSession, envelope: Envelope) -> None:
+    await record_events(session, [envelope])
 
 
 audit_consumer = ConsumerSpec(
