@@ -5,7 +5,9 @@ The count is ``BENCH_INGESTION_MESSAGES`` (default 100,000).
 Beside it, in the same run, the floor: asyncpg COPY of the same rows into a scratch table.
 The units (100 LOTs of 1,000, one-step routing) are written with COPY first. The stack's production
 service is stopped while the backlog is produced, then a fresh production process (same consumer
-group) drains it, and the stack's service is started again. The analytics service is paused for the
+group; ``BENCH_INGESTION_PROCESSES`` of them, default 1) drains it, and the stack's service is started
+again. The time runs from the first batch's transaction to the moment everything is recorded and
+published (see ``_ingestion_seconds``). The analytics service is paused for the
 measurement: on this benchmark's small machine its audit consumer would share the cores with what is
 measured; it catches up on the events when it is started again.
 """
@@ -13,6 +15,7 @@ measured; it catches up on the events when it is started again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -27,6 +30,8 @@ from benchmarks.report import Figure, Result
 from benchmarks.stack import ROOT, copy_units, extra_process
 
 MESSAGES = int(os.environ.get("BENCH_INGESTION_MESSAGES", "100000"))
+# Production processes draining the topic together (replicas: each takes its share of the partitions).
+PROCESSES = int(os.environ.get("BENCH_INGESTION_PROCESSES", "1"))
 UNITS_PER_LOT = 1_000
 TOPIC = "lathe.machine.process-data.v1"
 
@@ -120,9 +125,30 @@ async def _copy_floor(conn: asyncpg.Connection, messages: list[dict], lot_of: di
 
 
 async def _drained(conn: asyncpg.Connection, lots: list[uuid.UUID]) -> bool:
+    # The cheap question first: the count of recorded rows is only worth asking with the outbox empty.
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM production.outbox)"):
+        return False
     recorded = await conn.fetchval("SELECT count(*) FROM production.process_data WHERE lot_id = ANY($1)", lots)
-    backlog = await conn.fetchval("SELECT count(*) FROM production.outbox")
-    return recorded >= MESSAGES and backlog == 0
+    return recorded >= MESSAGES and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM production.outbox)")
+
+
+async def _ingestion_seconds(dsn: str, lots: list[uuid.UUID], launched: float) -> float:
+    """From the start of the first batch's transaction (its rows' recorded_at) to the moment every
+    row is recorded and the outbox is empty, both on the database's clock: process start-up and
+    joining the consumer group are not ingestion, and with several processes they overlap it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not await _drained(conn, lots):
+            if time.perf_counter() - launched > 1800:
+                raise SystemExit("ingestion did not finish in 30 minutes")
+            await asyncio.sleep(0.2)
+        return await conn.fetchval(
+            "SELECT extract(epoch FROM clock_timestamp() - min(recorded_at))::float8 "
+            "FROM production.process_data WHERE lot_id = ANY($1)",
+            lots,
+        )
+    finally:
+        await conn.close()
 
 
 def run() -> Result:
@@ -143,21 +169,12 @@ def run() -> Result:
     _supervisor("stop", "apps:production", "apps:analytics")
     try:
         lots, _, copy_seconds = asyncio.run(prepare())
-        with extra_process("lathe_production", 18083):
-            started = time.perf_counter()
-
-            async def wait() -> float:
-                conn = await asyncpg.connect(dsn)
-                try:
-                    while not await _drained(conn, lots):
-                        if time.perf_counter() - started > 1800:
-                            raise SystemExit("ingestion did not finish in 30 minutes")
-                        await asyncio.sleep(0.5)
-                finally:
-                    await conn.close()
-                return time.perf_counter() - started
-
-            seconds = asyncio.run(wait())
+        launched = time.perf_counter()
+        with contextlib.ExitStack() as processes:
+            for n in range(PROCESSES):
+                processes.enter_context(extra_process("lathe_production", 18083 + n))
+            seconds = asyncio.run(_ingestion_seconds(dsn, lots, launched))
+        overall = time.perf_counter() - launched
     finally:
         _supervisor("start", "apps:production", "apps:analytics")
     rate, floor_rate = MESSAGES / seconds, MESSAGES / copy_seconds
@@ -169,7 +186,13 @@ def run() -> Result:
             Figure("ingestion", rate, "events/s", ">= 20000", rate >= 20_000),
             Figure("COPY floor", floor_rate, "rows/s"),
             Figure("ratio ingestion/COPY", rate / floor_rate, "x", ">= 0.5", rate / floor_rate >= 0.5),
-            Figure("ingestion wall time", seconds, "s"),
+            Figure("ingestion time", seconds, "s"),
+            Figure("wall time including process start-up", overall, "s"),
         ],
-        comparison={"ingestion_seconds": seconds, "copy_seconds": copy_seconds, "messages": MESSAGES},
+        comparison={
+            "ingestion_seconds": seconds,
+            "copy_seconds": copy_seconds,
+            "messages": MESSAGES,
+            "production_processes": PROCESSES,
+        },
     )

@@ -92,7 +92,9 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
 async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[tuple]) -> None:
     """Insert many rows with COPY, in the session's transaction: several times faster than an
     INSERT of the same rows, for hot paths that write thousands at once. Columns left out take
-    their defaults; JSON columns take JSON text; nothing is returned."""
+    their defaults; JSON columns take JSON text; nothing is returned. Pending ORM changes are
+    flushed first, so the copied rows may refer to them."""
+    await session.flush()
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
