@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
 from lathe_common.errors import Conflict
 from lathe_common.events import DomainEvent, Envelope
+from lathe_common.kafka import ensure_topics
 from lathe_common.testing import eventually, read_topic
 from sqlalchemy import func, select
 
@@ -36,7 +37,9 @@ def envelope(name: str) -> Envelope:
 class Harness:
     """A consumer group on the test topic whose handler records widgets and misbehaves on request."""
 
-    def __init__(self, sandbox, producer, topic: str, batch_size: int | None = None, *, together: bool = False) -> None:
+    def __init__(
+        self, sandbox, producer, topic: str, batch_size: int | None = None, *, together: bool = False, members: int = 1
+    ) -> None:
         self.sandbox, self.producer, self.topic = sandbox, producer, topic
         self.calls: Counter[str] = Counter()
         self.single_calls = 0
@@ -47,6 +50,7 @@ class Harness:
             handler=self.handle,
             batch_size=batch_size,
             batch_handler=self.handle_batch if together else None,
+            members=members,
         )
         self.runtime = ConsumerRuntime(
             service="test",
@@ -270,3 +274,27 @@ async def test_inbox_pruning_forgets_only_old_message_ids(sandbox):
     async with sandbox.engine.connect() as conn:
         left = (await conn.execute(select(inbox.c.message_id).where(inbox.c.consumer == "prune-test"))).scalars().all()
     assert left == ["recent"]
+
+
+async def test_group_members_share_the_partitions_and_each_record_is_handled_once(sandbox, producer):
+    topic = f"lathe.test.{uuid.uuid4().hex[:10]}.v1"
+    await ensure_topics(sandbox.bootstrap, [topic, f"{topic}.dlq"], partitions=3)
+    harness = Harness(sandbox, producer, topic, batch_size=50, together=True, members=3)
+    sent = [envelope(f"member-{n}") for n in range(60)]
+    for env in sent:
+        await harness.send(env)
+    await harness.broker.start()
+    try:
+        assert await eventually(lambda: _equals(harness.committed_offset(), 60))
+        admin = AIOKafkaAdminClient(bootstrap_servers=sandbox.bootstrap)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_consumer_groups([f"lathe.{harness.spec.name}"])
+        finally:
+            await admin.close()
+    finally:
+        await harness.broker.stop()
+    (group,) = described.to_object()["groups"]
+    assert len(group["members"]) == 3  # one process, three members, one partition each
+    for env in sent:
+        assert await harness.widgets(env.data["name"]) == 1
