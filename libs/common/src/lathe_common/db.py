@@ -7,6 +7,9 @@ when the unit of work succeeds and roll back otherwise. Code below them only flu
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -44,6 +47,21 @@ def declarative_base(schema: str) -> type[DeclarativeBase]:
 
     Base.metadata = metadata
     return Base
+
+
+def time_ordered_id() -> uuid.UUID:
+    """An RFC 9562 version-7 UUID: Unix milliseconds, then 74 random bits. Ids made later sort
+    later, so the primary-key index of a table written in bulk grows at its right edge instead of
+    touching a random page per row (fewer pages read, dirtied and logged per insert)."""
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (
+        ((time.time_ns() // 1_000_000) << 80)  # 48 bits of milliseconds
+        | (0x7 << 76)  # version 7
+        | (((random_bits >> 62) & 0xFFF) << 64)  # 12 random bits
+        | (0b10 << 62)  # RFC 9562 variant
+        | (random_bits & ((1 << 62) - 1))  # 62 random bits
+    )
+    return uuid.UUID(int=value)
 
 
 class Timestamps:

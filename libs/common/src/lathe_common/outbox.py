@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lathe_common import context
-from lathe_common.db import copy_rows
+from lathe_common.db import copy_rows, time_ordered_id
 from lathe_common.events import DomainEvent, ce_headers
 from lathe_common.kafka import PRODUCER_BATCH_BYTES
 from lathe_common.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_FAILURES
@@ -127,7 +126,7 @@ class Outbox:
         at = datetime.now(UTC).isoformat()
         rows = []
         for event, correlation_id in zip(events, chosen, strict=True):
-            event_id, subject = uuid.uuid4(), event.aggregate_id
+            event_id, subject = time_ordered_id(), event.aggregate_id
             headers = ce_headers(
                 id=str(event_id),
                 source=self.source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, NotFound
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,7 +67,7 @@ class Genealogies:
         rows = []
         for ref in body.components:
             row = Component(
-                id=uuid.uuid4(),
+                id=time_ordered_id(),
                 parent_serial_id=parent.id,
                 quantity=ref.quantity,
                 process_code=body.process_code,

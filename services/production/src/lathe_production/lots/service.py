@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, InvalidInput, NotFound
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
@@ -200,7 +201,7 @@ class Lots(Repository[Lot]):
                 "Some serial numbers already exist.", code="serial_exists", serial_numbers=sorted(taken)[:50]
             )
         rows = [
-            {"id": uuid.uuid4(), "serial_number": s, "lot_id": lot.id, "sequence_in_lot": first + i}
+            {"id": time_ordered_id(), "serial_number": s, "lot_id": lot.id, "sequence_in_lot": first + i}
             for i, s in enumerate(numbers)
         ]
         serials = list((await self.session.scalars(insert(Serial).returning(Serial), rows)).all())

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, InvalidInput, LatheError, NotFound
 from sqlalchemy import Uuid, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -231,7 +232,7 @@ class StepRecorder:
             step_no = check_can_execute(SerialStatus(serial.status), routing, serial.current_step, process.process_code)
         # Every rule has passed: from here on the execution is recorded.
         data = StepData(
-            id=uuid.uuid4(),
+            id=time_ordered_id(),
             message_id=ex.message_id,
             process_id=process.id,
             process_code=process.process_code,
