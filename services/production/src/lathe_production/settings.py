@@ -13,6 +13,10 @@ class ProductionSettings(ServiceSettings):
     plant_timezone: str = Field("UTC", description="IANA zone: lot dates and shifts follow the plant's clock")
     day_shift_starts_hour: int = Field(6, ge=0, le=23)
     night_shift_starts_hour: int = Field(18, ge=0, le=23)
+    # lathe.machine.process-data.v1: records per batch (one transaction) and group members per process
+    # (each takes its share of the partitions; more than the topic has partitions would sit idle).
+    machine_batch_size: int = Field(2000, ge=1, le=10_000)
+    machine_consumer_members: int = Field(3, ge=1, le=64)
 
 
 settings = ProductionSettings()

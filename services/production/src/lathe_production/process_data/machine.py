@@ -50,8 +50,8 @@ machine_consumer = ConsumerSpec(
     handler=record_machine_step,
     batch_handler=record_machine_steps,
     decode=decode_machine_message,
-    batch_size=2000,
-    members=3,  # one per partition of the topic by default
+    batch_size=settings.machine_batch_size,
+    members=settings.machine_consumer_members,
     payload=StepExecution,
     description="Step executions from machines (docs/integration.md). Key: serial or LOT number.",
 )
