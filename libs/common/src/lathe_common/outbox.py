@@ -140,6 +140,10 @@ class Outbox:
         await copy_rows(session, self.table, _OUTBOX_COLUMNS, rows)
 
 
+def _kafka_headers(row: Row) -> list[tuple[str, bytes]]:
+    return [(k, v.encode()) for k, v in row.headers.items()]
+
+
 _ALONE_ABOVE_BYTES = PRODUCER_BATCH_BYTES // 2
 _OUTBOX_COLUMNS = ("event_id", "topic", "message_key", "event_type", "headers", "payload")
 
@@ -205,13 +209,40 @@ class OutboxRelay:
         return len(sent)
 
     async def _publish(self, rows: Sequence[Row]) -> tuple[list[Row], list[tuple[int, BaseException]]]:
-        """Rows go out in record batches, one per partition at a time, in id order within each:
-        thousands of events cost a few produce requests, not a future per event. A batch Kafka
-        refuses is sent again row by row, so one bad row cannot hold back its neighbours."""
+        """Rows go out in record batches (see ``_submit``). A batch Kafka refuses is sent again row
+        by row, so one bad row cannot hold back its neighbours."""
+        submitted, alone = await self._submit(rows)
+        outcomes = await asyncio.gather(*(future for future, _ in submitted), return_exceptions=True)
+        sent: list[Row] = []
+        refused: list[Row] = []
+        failed: list[tuple[int, BaseException]] = []
+        for (_, members), outcome in zip(submitted, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                sent.extend(members)
+            elif len(members) == 1 and members[0].id in alone:
+                failed.append((members[0].id, outcome))  # already sent on its own
+            else:
+                refused.extend(members)
+        for row in sorted(refused, key=lambda r: r.id):
+            try:
+                await self.producer.send_and_wait(
+                    row.topic, value=row.payload, key=row.message_key.encode(), headers=_kafka_headers(row)
+                )
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, reported by the caller
+                failed.append((row.id, exc))
+            else:
+                sent.append(row)
+        return sent, failed
+
+    async def _submit(self, rows: Sequence[Row]) -> tuple[list[tuple[asyncio.Future, list[Row]]], set[int]]:
+        """Hand the rows to the producer, one record batch per partition at a time, in id order
+        within each: thousands of events cost a few produce requests, not a future per event.
+        Returns each submission's future with its rows, and the ids of rows sent on their own."""
         open_batches: dict[tuple[str, int], tuple[BatchBuilder, list[Row]]] = {}
         submitted: list[tuple[asyncio.Future, list[Row]]] = []
         partitions: dict[str, list[int]] = {}
         partition_of: dict[tuple[str, bytes], int] = {}  # one aggregate's events often travel together
+        alone: set[int] = set()
 
         async def partition(topic: str, key: bytes) -> int:
             if (topic, key) not in partition_of:
@@ -228,7 +259,7 @@ class OutboxRelay:
         for row in rows:
             key = row.message_key.encode()
             target = (row.topic, await partition(row.topic, key))
-            headers = [(k, v.encode()) for k, v in row.headers.items()]
+            headers = _kafka_headers(row)
             if len(row.payload) + len(key) + sum(len(k) + len(v) for k, v in headers) > _ALONE_ABOVE_BYTES:
                 # On its own, after the rows before it, through send(), which checks the size: a
                 # batch the broker refused would also break the idempotent sequence of its partition.
@@ -239,6 +270,7 @@ class OutboxRelay:
                     future = asyncio.get_running_loop().create_future()
                     future.set_exception(exc)
                 submitted.append((future, [row]))
+                alone.add(row.id)
                 continue
             if target not in open_batches:
                 open_batches[target] = (self.producer.create_batch(), [])
@@ -249,26 +281,7 @@ class OutboxRelay:
             open_batches[target][1].append(row)
         for target in list(open_batches):
             await submit(target)
-
-        outcomes = await asyncio.gather(*(future for future, _ in submitted), return_exceptions=True)
-        sent: list[Row] = []
-        refused: list[Row] = []
-        for (_, members), outcome in zip(submitted, outcomes, strict=True):
-            (refused if isinstance(outcome, BaseException) else sent).extend(members)
-        failed: list[tuple[int, BaseException]] = []
-        for row in sorted(refused, key=lambda r: r.id):
-            try:
-                await self.producer.send_and_wait(
-                    row.topic,
-                    value=row.payload,
-                    key=row.message_key.encode(),
-                    headers=[(k, v.encode()) for k, v in row.headers.items()],
-                )
-            except Exception as exc:  # noqa: BLE001 - recorded on the row, reported by the caller
-                failed.append((row.id, exc))
-            else:
-                sent.append(row)
-        return sent, failed
+        return submitted, alone
 
     async def drain(self) -> int:
         total = 0
