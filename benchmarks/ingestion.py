@@ -181,7 +181,8 @@ def run() -> Result:
     return Result(
         benchmark="machine_ingestion",
         description=f"{MESSAGES:,} machine messages already in {TOPIC} (3 partitions) → recorded through the "
-        "batched consumer and every resulting event published from the outbox; floor: COPY of the same rows",
+        "batched consumer and every resulting event published from the outbox (two domain events per message: "
+        "step recorded, unit status changed); 'events/s' counts machine messages; floor: COPY of the same rows",
         figures=[
             Figure("ingestion", rate, "events/s", ">= 20000", rate >= 20_000),
             Figure("COPY floor", floor_rate, "rows/s"),
