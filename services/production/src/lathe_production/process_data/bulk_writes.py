@@ -34,6 +34,19 @@ _MOVES = (
 )
 
 
+async def _move_lots(
+    session: AsyncSession, ids: list[uuid.UUID], from_status: LotStatus, to_status: LotStatus, **stamps: Any
+) -> set[uuid.UUID]:
+    """Move the LOTs still in ``from_status``; returns those that moved (each moves once, whoever races)."""
+    moved = await session.scalars(
+        update(_lots)
+        .where(_lots.c.id == any_(bindparam("lot_ids", ids, type_=ARRAY(Uuid))), _lots.c.status == from_status.value)
+        .values(status=to_status.value, **stamps)
+        .returning(_lots.c.id)
+    )
+    return set(moved)
+
+
 async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: BatchState) -> None:
     """Everything a batch of judged executions changes, in a fixed number of statements."""
     await copy_rows(session, _data, ROW_KEYS, (s.data.row() for s in steps))
@@ -78,17 +91,7 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
         )
     started: set[uuid.UUID] = set()
     if to_start:
-        started = set(
-            await session.scalars(
-                update(_lots)
-                .where(
-                    _lots.c.id == any_(bindparam("start_ids", to_start, type_=ARRAY(Uuid))),
-                    _lots.c.status == LotStatus.CREATED.value,
-                )
-                .values(status=LotStatus.IN_PROGRESS.value, started_at=now)
-                .returning(_lots.c.id)
-            )
-        )
+        started = await _move_lots(session, to_start, LotStatus.CREATED, LotStatus.IN_PROGRESS, started_at=now)
 
     # Counted under the LOTs' row locks: the last unit to finish completes its LOT, exactly once.
     finishing: dict[uuid.UUID, int] = {}
@@ -113,16 +116,8 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
             lot = batch.lots_by_id[r.id]
             lot.finished_count, lot.status = r.finished_count, r.status
         if full:
-            completed = set(
-                await session.scalars(
-                    update(_lots)
-                    .where(
-                        _lots.c.id == any_(bindparam("full_ids", full, type_=ARRAY(Uuid))),
-                        _lots.c.status == LotStatus.IN_PROGRESS.value,
-                    )
-                    .values(status=LotStatus.COMPLETED.value, completed_at=func.now())
-                    .returning(_lots.c.id)
-                )
+            completed = await _move_lots(
+                session, full, LotStatus.IN_PROGRESS, LotStatus.COMPLETED, completed_at=func.now()
             )
     for lot_id in completed:
         batch.lots_by_id[lot_id].status = LotStatus.COMPLETED.value
