@@ -73,6 +73,8 @@ def app_environment() -> dict[str, str]:
             f"{prefix}REDIS_URL": env["REDIS_URL"],
             f"{prefix}PORT": str(port),
             f"{prefix}URL": f"http://127.0.0.1:{port}",
+            # The gateway reaches the services from loopback; the gateway itself trusts no proxy.
+            f"{prefix}TRUSTED_PROXIES": "127.0.0.1,::1",
         }
     env |= {
         "LATHE_GATEWAY_PORT": str(GATEWAY_PORT),

@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lathe_common.auth import REVOKED_JTI_KEY
+from lathe_common.client_address import Network, address_of
 from lathe_common.errors import TooManyRequests, Unauthorized, problem_from
 from prometheus_client import Counter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lathe_gateway.client_address import Network, address_of
 from lathe_gateway.ratelimit import RateLimitDecision, RateLimiter
 from lathe_gateway.routes import public_endpoint
 from lathe_gateway.tokens import AccessTokens, token_revoked

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
-from lathe_common.settings import LatheSettings, settings_config
-from pydantic import Field, IPvAnyNetwork, field_validator
+from lathe_common.settings import LatheSettings, TrustedProxies, comma_separated, settings_config
+from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
-
-
-def _comma_separated(value: Any) -> Any:
-    # Operators write "a,b" more often than JSON lists; accept both.
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("["):
-            return json.loads(stripped)
-        return [item.strip() for item in stripped.split(",") if item.strip()]
-    return value
 
 
 class GatewaySettings(LatheSettings):
@@ -42,9 +31,9 @@ class GatewaySettings(LatheSettings):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per authenticated user (token sub)")
     anonymous_rate_limit_per_minute: int = Field(120, ge=1, description="Requests without a valid token, per address")
     login_rate_limit_per_minute: int = Field(10, ge=1, description="POST login and POST refresh, each, per address")
-    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+    trusted_proxies: TrustedProxies = Field(
         default_factory=list,
-        description="Peers (IPs or CIDRs) whose X-Forwarded-For is believed; comma-separated or JSON",
+        description="Peers (IPs or CIDRs, e.g. a load balancer) whose X-Forwarded-For is believed; empty: none",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Browser origins allowed by CORS; empty sends no CORS headers"
@@ -60,7 +49,7 @@ class GatewaySettings(LatheSettings):
         10_000, ge=0, description="Verified access tokens kept (each until its exp) to skip verifying again; 0: none"
     )
 
-    _split_lists = field_validator("trusted_proxies", "cors_origins", mode="before")(_comma_separated)
+    _split_lists = field_validator("trusted_proxies", "cors_origins", mode="before")(comma_separated)
 
 
 settings = GatewaySettings()

@@ -42,7 +42,9 @@ def run_cli(
             workers=args.workers,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            # uvicorn would believe X-Forwarded-For from loopback and rewrite the client address
+            # before any of our code runs; lathe_common.client_address decides, per TRUSTED_PROXIES.
+            proxy_headers=False,
         )
     elif args.command == "migrate":
         from lathe_common.migrations import upgrade

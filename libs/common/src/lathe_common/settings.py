@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
+
+
+def comma_separated(value: Any) -> Any:
+    """A list setting as operators write it: "a,b" or a JSON list (use with ``NoDecode``)."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            return json.loads(stripped)
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value
+
+
+# Peers whose X-Forwarded-For is believed (lathe_common.client_address); empty: none.
+TrustedProxies = Annotated[list[IPvAnyNetwork], NoDecode]
 
 
 def secret(default: Any, **kwargs: Any) -> Any:
@@ -61,9 +76,15 @@ class ServiceSettings(LatheSettings):
     consumers_enabled: bool = Field(True, description="false: serve the API only (e.g. extra API replicas)")
     inbox_retention_days: int = Field(30, description="keep longer than Kafka's topic retention")
     auth_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    trusted_proxies: TrustedProxies = Field(
+        default_factory=list,
+        description="Peers (IPs or CIDRs, e.g. the gateway) whose X-Forwarded-For is believed; comma-separated or JSON",
+    )
     consumer_max_attempts: int = Field(
         5, description="Attempts at an unexpected handler error before the message is dead-lettered"
     )
+
+    _split_lists = field_validator("trusted_proxies", mode="before")(comma_separated)
 
 
 def settings_config(prefix: str) -> SettingsConfigDict:

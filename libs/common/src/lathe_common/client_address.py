@@ -1,4 +1,10 @@
-"""The address a request came from, believing X-Forwarded-For only from proxies we operate."""
+"""The address a request came from, believing X-Forwarded-For only from proxies we operate.
+
+The one place where forwarded headers are read. Servers run with uvicorn's own proxy-header
+handling off (``lathe_common.cli``), so ``scope["client"]`` is always the TCP peer; each process
+then names its own trusted proxies (``TRUSTED_PROXIES`` setting, empty by default): the gateway
+those in front of it (a load balancer), a service the gateway in front of it.
+"""
 
 from __future__ import annotations
 
