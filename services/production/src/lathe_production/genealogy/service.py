@@ -1,18 +1,29 @@
-"""Consuming components, and tracing genealogy with one recursive query per direction."""
+"""Consuming components (the rules in ``rules.py``; a LOT's quantity drawn by a guarded UPDATE),
+and tracing genealogy with one recursive query per direction."""
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
+from typing import NoReturn
 
 from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, NotFound
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_production.events import ComponentsConsumedEvent
 from lathe_production.genealogy.models import Component
-from lathe_production.genealogy.schemas import ComponentsConsumed, Direction, Genealogy, GenealogyLink
+from lathe_production.genealogy.rules import (
+    UNUSABLE_LOT_STATUSES,
+    check_component_usable,
+    check_lot_quantity,
+    check_lot_usable,
+    quantities_by_lot,
+)
+from lathe_production.genealogy.schemas import ComponentRef, ComponentsConsumed, Direction, Genealogy, GenealogyLink
 from lathe_production.lots.models import Lot, Serial
+from lathe_production.lots.rules import LotStatus
 from lathe_production.outbox import outbox
 from lathe_production.process_data.judging import SerialStatus, check_unit_open
 
@@ -62,28 +73,29 @@ class Genealogies:
         self.session = session
 
     async def consume(self, parent_number: str, body: ComponentsConsumed) -> list[GenealogyLink]:
-        parent = await self._serial(parent_number, for_update=True)
+        units = await self._lock_units(parent_number, [r.serial_number for r in body.components if r.serial_number])
+        parent = units[parent_number]
         check_unit_open(SerialStatus(parent.status))
-        rows = []
-        for ref in body.components:
-            row = Component(
+
+        def component(ref: ComponentRef, **child: uuid.UUID) -> Component:
+            return Component(
                 id=time_ordered_id(),
                 parent_serial_id=parent.id,
                 quantity=ref.quantity,
                 process_code=body.process_code,
                 operator=body.operator,
+                **child,
             )
+
+        for ref in body.components:
             if ref.serial_number is not None:
-                child = await self._serial(ref.serial_number, for_update=True)
-                await self._check_usable(parent, child)
-                row.child_serial_id = child.id
-            else:
-                lot = await self.session.scalar(select(Lot).where(Lot.lot_number == ref.lot_number))
-                if lot is None:
-                    raise NotFound(f"No LOT {ref.lot_number}.", code="unknown_lot")
-                row.child_lot_id = lot.id
-            self.session.add(row)
-            rows.append(row)
+                child = units[ref.serial_number]
+                check_component_usable(child.serial_number, SerialStatus(child.status))
+                await self._check_usable(parent, child)  # autoflushes the rows before: a repeat is caught
+                self.session.add(component(ref, child_serial_id=child.id))
+        lot_refs = [ref for ref in body.components if ref.lot_number is not None]
+        lots = await self._draw_from_lots(quantities_by_lot((ref.lot_number, ref.quantity) for ref in lot_refs))
+        self.session.add_all(component(ref, child_lot_id=lots[ref.lot_number]) for ref in lot_refs)
         await self.session.flush()
         await outbox.add(
             self.session,
@@ -99,6 +111,68 @@ class Genealogies:
             ),
         )
         return [link for link in (await self.trace(parent.serial_number, Direction.BACKWARD)).links if link.depth == 1]
+
+    async def _lock_units(self, parent_number: str, child_numbers: list[str]) -> dict[str, Serial]:
+        """The consuming unit and its unit components, locked in id order and ``FOR NO KEY UPDATE``
+        as the step recorder locks units, so neither two requests naming the same units nor a
+        request and a machine batch can deadlock."""
+        wanted = {parent_number, *child_numbers}
+        found = (
+            await self.session.scalars(
+                select(Serial)
+                .where(Serial.serial_number.in_(sorted(wanted)))
+                .order_by(Serial.id)
+                .with_for_update(key_share=True)
+            )
+        ).all()
+        units = {serial.serial_number: serial for serial in found}
+        for number in [parent_number, *child_numbers]:
+            if number not in units:
+                raise NotFound(f"No serial {number}.", code="unknown_serial")
+        return units
+
+    async def _draw_from_lots(self, wanted: dict[str, Decimal]) -> dict[str, uuid.UUID]:
+        """Take each LOT's quantity with one guarded UPDATE, LOTs in id order (after the units, as
+        the step recorder does). The WHERE clause is re-checked on the latest row version after a
+        concurrent consumer commits, so no interleaving can over-draw a LOT; the CHECK constraint
+        on ``lots`` stands behind it. Returns the LOTs' ids by number."""
+        if not wanted:
+            return {}
+        found = (
+            await self.session.execute(select(Lot.lot_number, Lot.id).where(Lot.lot_number.in_(list(wanted))))
+        ).all()
+        ids = {number: lot_id for number, lot_id in found}
+        for number in wanted:
+            if number not in ids:
+                raise NotFound(f"No LOT {number}.", code="unknown_lot")
+        usable = [s.value for s in LotStatus if s not in UNUSABLE_LOT_STATUSES]
+        for number in sorted(wanted, key=lambda n: ids[n]):
+            quantity = wanted[number]
+            drawn = await self.session.scalar(
+                update(Lot)
+                .where(
+                    Lot.id == ids[number],
+                    Lot.status.in_(usable),
+                    Lot.consumed_quantity + quantity <= Lot.target_quantity,
+                )
+                .values(consumed_quantity=Lot.consumed_quantity + quantity)
+                .returning(Lot.consumed_quantity)
+            )
+            if drawn is None:
+                await self._refuse_draw(ids[number], number, quantity)
+        return ids
+
+    async def _refuse_draw(self, lot_id: uuid.UUID, number: str, quantity: Decimal) -> NoReturn:
+        """Say which rule the refused draw broke, from the LOT as it is now (committed)."""
+        lot = (
+            await self.session.execute(
+                select(Lot.status, Lot.target_quantity, Lot.consumed_quantity).where(Lot.id == lot_id)
+            )
+        ).one()
+        check_lot_usable(number, LotStatus(lot.status))
+        check_lot_quantity(number, holds=lot.target_quantity, consumed=lot.consumed_quantity, wanted=quantity)
+        # Both hold now, so the LOT changed between the UPDATE and this read: the client may retry.
+        raise Conflict(f"LOT {number} changed while it was being consumed; retry.", code="conflict")
 
     async def _check_usable(self, parent: Serial, child: Serial) -> None:
         if child.id == parent.id:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from lathe_common.db import Timestamps
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lathe_production.tables import Base
@@ -17,6 +18,10 @@ class Lot(Timestamps, Base):
         CheckConstraint("serial_count >= 0 AND serial_count <= target_quantity", name="serial_count_within_target"),
         CheckConstraint("target_quantity > 0", name="target_quantity_positive"),
         CheckConstraint("finished_count >= 0 AND finished_count <= serial_count", name="finished_within_serials"),
+        # What genealogy drew from the LOT never exceeds what it holds (see genealogy/rules.py).
+        CheckConstraint(
+            "consumed_quantity >= 0 AND consumed_quantity <= target_quantity", name="consumed_within_target"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -27,6 +32,8 @@ class Lot(Timestamps, Base):
     target_quantity: Mapped[int] = mapped_column(Integer)
     serial_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     finished_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # PASSED/FAILED/SCRAPPED
+    # Quantity consumed as components by other units; raised only by Genealogies' guarded UPDATE.
+    consumed_quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal(0), server_default="0")
     shift: Mapped[str] = mapped_column(String(8))
     production_date: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from lathe_production.genealogy.rules import remaining_quantity
 from lathe_production.lots.rules import LotStatus, Shift
 
 
@@ -39,6 +41,7 @@ class LotRead(BaseModel):
     work_order_number: str | None
     target_quantity: int
     serial_count: int
+    consumed_quantity: Decimal = Field(description="taken from the LOT as components of other units")
     shift: Shift
     production_date: date
     status: LotStatus
@@ -47,6 +50,11 @@ class LotRead(BaseModel):
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(description="what components may still take: a LOT holds its target_quantity")
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return remaining_quantity(self.target_quantity, self.consumed_quantity)
 
 
 class SerialsCreate(BaseModel):
