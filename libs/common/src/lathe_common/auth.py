@@ -1,7 +1,9 @@
 """Access tokens: verification against the auth service's public keys, and per-route permissions.
 
 Every route declares what it needs: ``requires("lots:write")`` or ``PUBLIC``. The gateway verifies
-tokens too, but services never trust it blindly: they check the signature and claims themselves.
+tokens too, but services never trust it blindly: they check the signature and claims themselves,
+and the revocation list a logout writes (``RevocationList``), so a request that bypasses the
+gateway meets every check the gateway makes.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
+import redis.asyncio as redis
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import PyJWK, PyJWKSet
+from prometheus_client import Counter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from lathe_common import context
 from lathe_common.errors import Forbidden, Unauthorized
@@ -28,8 +34,15 @@ ALGORITHMS = ["EdDSA"]  # an allow-list: "none", HS* and anything else are refus
 ISSUER = "lathe-auth"
 AUDIENCE = "lathe"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
-# Written by the auth service on logout (value "1", expiring with the token), read by the gateway.
+# Written by the auth service on logout (value "1", expiring with the token), read by the gateway
+# and by every service (RevocationList).
 REVOKED_JTI_KEY = "lathe:revoked-jti:{jti}"
+
+REVOCATION_CHECK_FAILURES = Counter(
+    "lathe_revocation_check_failures_total",
+    "Revocation checks that could not reach Redis, so the token was accepted unchecked",
+    ["service"],
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,62 @@ def _invalid(detail: str, code: str = "invalid_token") -> Unauthorized:
     return Unauthorized(
         detail, code=code, headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'}
     )
+
+
+def token_revoked() -> Unauthorized:
+    return _invalid("The token has been revoked.", code="token_revoked")
+
+
+def connect_redis(url: str, *, timeout_seconds: float) -> redis.Redis:
+    # redis-py retries 10 times with backoff by default; one quick retry only replaces a pooled
+    # connection that Redis closed, anything longer would hold every request while Redis is down.
+    return redis.from_url(
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, retry=Retry(NoBackoff(), 1)
+    )
+
+
+class RevocationList:
+    """Whether a logout revoked a token: ``REVOKED_JTI_KEY`` in Redis, asked on every authenticated request.
+
+    Fails open, as the gateway does (gateway/README.md, "When Redis is down"): if Redis does not
+    answer, the token is accepted. A revoked token is still correctly signed and expires within
+    its short lifetime, while refusing every request would stop the plant floor. Each failure
+    counts in ``lathe_revocation_check_failures_total{service}`` (alert on it) and logs a warning
+    at most every ``warning_interval_seconds``; after a failure Redis is left alone for
+    ``pause_seconds`` so a Redis that hangs does not add its timeout to every request.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        service: str,
+        pause_seconds: float = 1.0,
+        warning_interval_seconds: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.pause_seconds = pause_seconds
+        self.warning_interval_seconds = warning_interval_seconds
+        self._failures = REVOCATION_CHECK_FAILURES.labels(service)
+        self._paused_until = float("-inf")
+        self._last_warning = float("-inf")
+
+    async def is_revoked(self, token_id: str) -> bool:
+        if time.monotonic() < self._paused_until:
+            return False
+        try:
+            return bool(await self.client.exists(REVOKED_JTI_KEY.format(jti=token_id)))
+        except (redis.RedisError, OSError) as exc:
+            self._failures.inc()
+            now = time.monotonic()
+            self._paused_until = now + self.pause_seconds
+            if now - self._last_warning >= self.warning_interval_seconds:
+                self._last_warning = now
+                logger.warning("Redis unavailable (%r); accepting tokens without the revocation check", exc)
+            return False
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 class TokenVerifier:
@@ -143,6 +212,9 @@ async def authenticate(
             "A bearer access token is required.", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
         )
     principal = await request.app.state.token_verifier.verify(credentials.credentials)
+    revocations: RevocationList = request.app.state.revocations
+    if await revocations.is_revoked(principal.token_id):
+        raise token_revoked()
     context.actor.set(principal.username)
     return principal
 

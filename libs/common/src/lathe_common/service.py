@@ -12,7 +12,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
-from lathe_common.auth import JwksKeySource, TokenVerifier
+from lathe_common.auth import JwksKeySource, RevocationList, TokenVerifier, connect_redis
 from lathe_common.consumer import ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
 from lathe_common.events import DomainEvent
@@ -81,6 +81,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         app.state.producer = producer
         app.state.relay = relay
         app.state.token_verifier = TokenVerifier(JwksKeySource(settings.auth_jwks_url))
+        app.state.revocations = RevocationList(
+            connect_redis(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds), service=definition.name
+        )
         if definition.on_startup is not None:
             await definition.on_startup(app)
 
@@ -129,6 +132,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 await definition.on_shutdown(app)
             await producer.stop()
             await engine.dispose()
+            await app.state.revocations.close()
 
     app = FastAPI(
         title=f"Lathe {definition.name}",

@@ -8,7 +8,6 @@ class AuthSettings(ServiceSettings):
 
     port: int = 8001
     database_url: str = secret("postgresql+asyncpg://lathe_auth:lathe_auth@127.0.0.1:55432/lathe")
-    redis_url: str = "redis://127.0.0.1:56379/0"
     keys_dir: Path = Path(".run/auth-keys")
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
