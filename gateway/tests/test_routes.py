@@ -19,6 +19,8 @@ from lathe_gateway.settings import GatewaySettings
         ("GET", "/metrics"),
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/docs/assets/swagger-ui.css"),
+        ("HEAD", "/docs/assets/swagger-ui-bundle.js"),
         ("GET", "/openapi.json"),
     ],
 )
@@ -38,6 +40,13 @@ def test_public_endpoints(method, path):
         ("GET", "/.well-known/other"),
         ("POST", "/metrics"),
         ("GET", "/docs/anything"),
+        ("POST", "/docs/assets/swagger-ui.css"),  # the assets directory: its files, read only
+        ("GET", "/docs/assets"),
+        ("GET", "/docs/assets/"),
+        ("GET", "/docs/assets/a/b.js"),
+        ("GET", "/docs/assets/.."),
+        ("GET", "/docs/assets/../../api/v1/lots"),
+        ("GET", "/docs/assetsX/swagger-ui.css"),
         ("GET", "/api/v1/lots"),
         ("GET", "/api/v1/unknown"),
         ("GET", "/"),

@@ -51,12 +51,24 @@ class PublicEndpoint:
     methods: frozenset[str]
     path: str
     exchanges_credentials: bool = False  # login / refresh: a stricter limit per client address
+    # A directory of static files: each file directly in it is public (one path segment, never
+    # "." or ".."); the directory itself and anything deeper are not.
+    directory: bool = False
+
+    def matches(self, path: str) -> bool:
+        if not self.directory:
+            return path == self.path
+        if not path.startswith(self.path + "/"):
+            return False
+        name = path[len(self.path) + 1 :]
+        return name not in ("", ".", "..") and "/" not in name
 
 
 _READ = frozenset({"GET", "HEAD"})
 
 # Everything not listed here needs a valid access token. Paths match exactly: no prefixes, so a
-# route added later is closed until someone decides otherwise here.
+# route added later is closed until someone decides otherwise here. The one directory entry is
+# Swagger UI's static files, which /docs cannot render without.
 PUBLIC_ENDPOINTS: tuple[PublicEndpoint, ...] = (
     PublicEndpoint(frozenset({"POST"}), "/api/v1/auth/login", exchanges_credentials=True),
     PublicEndpoint(frozenset({"POST"}), "/api/v1/auth/refresh", exchanges_credentials=True),
@@ -66,6 +78,7 @@ PUBLIC_ENDPOINTS: tuple[PublicEndpoint, ...] = (
     PublicEndpoint(_READ, "/metrics"),
     PublicEndpoint(_READ, "/docs"),
     PublicEndpoint(_READ, "/docs/oauth2-redirect"),
+    PublicEndpoint(_READ, "/docs/assets", directory=True),
     PublicEndpoint(_READ, "/openapi.json"),
 )
 
@@ -73,7 +86,7 @@ PUBLIC_ENDPOINTS: tuple[PublicEndpoint, ...] = (
 def public_endpoint(method: str, path: str) -> PublicEndpoint | None:
     method = method.upper()
     for endpoint in PUBLIC_ENDPOINTS:
-        if path == endpoint.path and method in endpoint.methods:
+        if method in endpoint.methods and endpoint.matches(path):
             return endpoint
     return None
 
