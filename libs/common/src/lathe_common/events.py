@@ -14,12 +14,19 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from lathe_common.storable import INVALID_VALUE, UnstorableValue, parse_storable_json
+
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 
 class InvalidEnvelope(ValueError):
-    """The message does not carry a valid Lathe/CloudEvents envelope."""
+    """The message does not carry a valid Lathe/CloudEvents envelope. ``code`` is the dead-letter
+    reason: ``invalid_envelope``, or ``invalid_value`` for a value the database could not store."""
+
+    def __init__(self, detail: str, *, code: str = "invalid_envelope") -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class DomainEvent(BaseModel):
@@ -113,23 +120,42 @@ class Envelope(BaseModel):
         return json.dumps(self.data, separators=(",", ":")).encode()
 
     @classmethod
-    def from_kafka(cls, headers: Iterable[tuple[str, bytes]] | Mapping[str, Any], value: bytes | None) -> Envelope:
+    def from_kafka(cls, headers: Iterable[tuple[str, Any]] | Mapping[str, Any], value: bytes | None) -> Envelope:
+        """The envelope of a record, or ``InvalidEnvelope``: whatever a producer wrote (headers that
+        repeat, clash with a field, have no value or are not UTF-8; a body that is not a JSON
+        object or holds what the database cannot store), this raises nothing else."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
-        attrs = {
-            k.removeprefix("ce_"): (v.decode() if isinstance(v, bytes | bytearray) else v)
-            for k, v in pairs
-            if k.startswith("ce_")
-        }
-        missing = {"id", "source", "type", "time", "subject", "specversion"} - attrs.keys()
+        attrs: dict[str, str] = {}
+        for key, raw in pairs:
+            name = key.removeprefix("ce_") if isinstance(key, str) else None
+            if name not in _ATTRIBUTES or name == key:
+                continue  # not an envelope attribute (other ce_* extensions, ce_data, ...): ignored
+            if isinstance(raw, bytes | bytearray):
+                try:
+                    raw = bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidEnvelope(f"header {key} is not UTF-8") from None
+            if not isinstance(raw, str):
+                raise InvalidEnvelope(f"header {key} has no value")
+            if "\x00" in raw:
+                raise InvalidEnvelope(f"header {key} contains a NUL character", code=INVALID_VALUE)
+            attrs[name] = raw
+        missing = _REQUIRED - attrs.keys()
         if missing:
             raise InvalidEnvelope(f"missing CloudEvents headers: {', '.join('ce_' + m for m in sorted(missing))}")
         try:
-            data = json.loads(value or b"")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidEnvelope(f"body is not JSON: {exc}") from exc
+            data = parse_storable_json(value or b"")
+        except UnstorableValue as exc:
+            raise InvalidEnvelope(f"body: {exc}", code=INVALID_VALUE) from None
+        except ValueError as exc:
+            raise InvalidEnvelope(f"body is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidEnvelope("body must be a JSON object")
         try:
-            return cls(data=data, **{k: v for k, v in attrs.items() if k in cls.model_fields})
+            return cls(data=data, **attrs)
         except ValidationError as exc:
-            raise InvalidEnvelope(f"invalid CloudEvents attributes: {exc.errors(include_url=False)}") from exc
+            raise InvalidEnvelope(f"invalid CloudEvents attributes: {exc.errors(include_url=False)}") from None
+
+
+_REQUIRED = frozenset({"id", "source", "type", "time", "subject", "specversion"})
+_ATTRIBUTES = _REQUIRED | {"correlationid", "actor"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lathe_common import context
 from lathe_common.errors import install_error_handlers
 from lathe_common.metrics import MetricsMiddleware, install_metrics_endpoint
+from lathe_common.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
 
 REQUEST_ID_HEADER = "x-request-id"
 CORRELATION_ID_HEADER = "x-correlation-id"
@@ -83,8 +84,19 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def install_http_plumbing(app: FastAPI, service: str) -> None:
+def install_http_plumbing(
+    app: FastAPI,
+    service: str,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_limits: Mapping[str, int] | None = None,
+) -> None:
+    """Error handlers, metrics, request ids and the request guard (body limits, unstorable values).
+    ``body_limits`` maps path prefixes to a larger (or smaller) body limit than ``max_body_bytes``."""
     install_error_handlers(app)
     install_metrics_endpoint(app)
+    # Each added middleware wraps the ones before: request ids, then metrics, then the guard, so
+    # its refusals carry a request id and are counted.
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, body_limits=body_limits or {})
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)

@@ -14,6 +14,9 @@ logger = logging.getLogger(__name__)
 
 
 PRODUCER_BATCH_BYTES = 256 * 1024
+# The largest record the producer sends (aiokafka's default, stated so dead letters can fit under it);
+# Kafka's broker accepts about as much by default (message.max.bytes = 1,048,588).
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def dlq_topic(topic: str) -> str:
@@ -29,6 +32,7 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=PRODUCER_BATCH_BYTES,
+        max_request_size=MAX_REQUEST_BYTES,
         request_timeout_ms=30_000,
     )
 

@@ -21,6 +21,11 @@ MESSAGES_CONSUMED = Counter(
 DEAD_LETTERS = Counter(
     "lathe_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer", "topic", "reason"]
 )
+CONSUMER_RETRIES = Counter(
+    "lathe_consumer_retries_total",
+    "Records retried in place after a pause (kind: transient, unexpected, dead_letter)",
+    ["service", "consumer", "topic", "kind"],
+)
 MESSAGES_PUBLISHED = Counter("lathe_messages_published_total", "Events published from the outbox", ["service", "topic"])
 OUTBOX_FAILURES = Counter("lathe_outbox_publish_failures_total", "Failed outbox publish attempts", ["service"])
 OUTBOX_BACKLOG = Gauge("lathe_outbox_backlog", "Outbox rows not yet published", ["service"])

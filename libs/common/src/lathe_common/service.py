@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
 from lathe_common.auth import JwksKeySource, RevocationList, TokenVerifier, connect_redis
-from lathe_common.consumer import ConsumerRuntime, ConsumerSpec, prune_inbox_forever
+from lathe_common.consumers import Backoff, ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
 from lathe_common.events import DomainEvent
 from lathe_common.http import health_router, install_http_plumbing
@@ -40,6 +40,8 @@ class ServiceDefinition:
     version: str = "0.1.0"
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
+    # Routes (path prefixes below /api/v1) whose requests may be larger than max_request_body_bytes.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def produced_topics(self) -> list[str]:
@@ -100,6 +102,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             inbox=definition.tables.inbox,
             producer=producer,
             max_attempts=settings.consumer_max_attempts,
+            backoff=Backoff(max_seconds=settings.consumer_retry_max_seconds),
         )
         consumers = definition.consumers if settings.consumers_enabled else ()
         for spec in consumers:
@@ -139,8 +142,16 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         description=definition.description,
         version=definition.version,
         lifespan=lifespan,
+        # "/lots/" would otherwise answer 307 with this process's own URL in Location: clients only
+        # ever see the gateway, so a path that is not a route is a 404, never a redirect.
+        redirect_slashes=False,
     )
-    install_http_plumbing(app, definition.name)
+    install_http_plumbing(
+        app,
+        definition.name,
+        max_body_bytes=settings.max_request_body_bytes,
+        body_limits={API_PREFIX + prefix: limit for prefix, limit in definition.body_limits.items()},
+    )
     app.include_router(
         health_router(
             {

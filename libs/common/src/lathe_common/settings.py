@@ -41,6 +41,9 @@ class LatheSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    max_request_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted (413 above it), unless a route allows more"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> LatheSettings:
@@ -84,6 +87,9 @@ class ServiceSettings(LatheSettings):
     )
     consumer_max_attempts: int = Field(
         5, description="Attempts at an unexpected handler error before the message is dead-lettered"
+    )
+    consumer_retry_max_seconds: float = Field(
+        30.0, gt=0, description="Longest pause between two tries of a record retried in place (it doubles up to this)"
     )
 
     _split_lists = field_validator("trusted_proxies", mode="before")(comma_separated)

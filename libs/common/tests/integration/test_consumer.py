@@ -7,132 +7,16 @@ record is delivered again (offset not committed); a normal return commits it.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from typing import ClassVar
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from faststream.kafka import KafkaBroker
-from lathe_common.consumer import ConsumerRuntime, ConsumerSpec
-from lathe_common.errors import Conflict
-from lathe_common.events import DomainEvent, Envelope
 from lathe_common.kafka import ensure_topics
 from lathe_common.testing import eventually, read_topic
-from sqlalchemy import func, select
+from sqlalchemy import select
+
+from .conftest import Harness, envelope
 
 pytestmark = pytest.mark.integration
-
-
-class WidgetMade(DomainEvent):
-    event_type: ClassVar[str] = "lathe.test.widget.made.v1"
-    topic: ClassVar[str] = "unused"
-    id: uuid.UUID
-    name: str
-
-
-def envelope(name: str) -> Envelope:
-    return Envelope.wrap(WidgetMade(id=uuid.uuid4(), name=name), source="lathe/test")
-
-
-class Harness:
-    """A consumer group on the test topic whose handler records widgets and misbehaves on request."""
-
-    def __init__(
-        self, sandbox, producer, topic: str, batch_size: int | None = None, *, together: bool = False, members: int = 1
-    ) -> None:
-        self.sandbox, self.producer, self.topic = sandbox, producer, topic
-        self.calls: Counter[str] = Counter()
-        self.single_calls = 0
-        self.batch_calls = 0
-        self.spec = ConsumerSpec(
-            name=f"test.{uuid.uuid4().hex[:8]}",
-            topics=(topic,),
-            handler=self.handle,
-            batch_size=batch_size,
-            batch_handler=self.handle_batch if together else None,
-            members=members,
-        )
-        self.runtime = ConsumerRuntime(
-            service="test",
-            session_factory=sandbox.sessions,
-            inbox=sandbox.tables.inbox,
-            producer=producer,
-            max_attempts=3,
-            retry_backoff_seconds=0.05,
-        )
-        self.broker = KafkaBroker(sandbox.bootstrap)
-        self.runtime.register(self.broker, self.spec)
-
-    async def handle(self, session, env: Envelope) -> None:
-        name = env.data["name"]
-        self.calls[name] += 1
-        self.single_calls += 1
-        # The effect is written first, so a failure below proves the rollback too.
-        await session.execute(self.sandbox.widgets.insert().values(name=name))
-        if name.startswith("conflict"):
-            raise Conflict("this widget clashes", code="widget_conflict")
-        if name.startswith("explode"):
-            raise RuntimeError("a bug in the handler")
-        if name.startswith("flaky") and self.calls[name] == 1:
-            raise ConnectionError("database went away")
-
-    async def handle_batch(self, session, envs: list[Envelope]) -> list[Conflict | None]:
-        """The set-based handler: rules decided before writing, so a broken one leaves no trace."""
-        self.batch_calls += 1
-        outcomes: list[Conflict | None] = []
-        for env in envs:
-            name = env.data["name"]
-            self.calls[name] += 1
-            if name.startswith("conflict"):
-                outcomes.append(Conflict("this widget clashes", code="widget_conflict"))
-                continue
-            if name.startswith("explode"):
-                raise RuntimeError("a bug in the handler")
-            if name.startswith("flaky") and self.calls[name] == 1:
-                raise ConnectionError("database went away")
-            outcomes.append(None)
-        good = [env.data["name"] for env, o in zip(envs, outcomes, strict=False) if o is None]
-        if good:
-            await session.execute(self.sandbox.widgets.insert(), [{"name": n} for n in good])
-        return outcomes
-
-    async def inbox_ids(self) -> set[str]:
-        inbox = self.sandbox.tables.inbox
-        async with self.sandbox.engine.connect() as conn:
-            rows = await conn.execute(select(inbox.c.message_id).where(inbox.c.consumer == self.spec.name))
-            return {r for (r,) in rows}
-
-    async def send(self, env: Envelope | None = None, *, raw: bytes | None = None) -> None:
-        if env is None:
-            await self.producer.send_and_wait(self.topic, value=raw, key=b"k")
-        else:
-            await self.producer.send_and_wait(
-                self.topic, value=env.kafka_value(), key=env.subject.encode(), headers=env.kafka_headers()
-            )
-
-    async def widgets(self, name: str) -> int:
-        async with self.sandbox.engine.connect() as conn:
-            w = self.sandbox.widgets
-            return (await conn.execute(select(func.count()).where(w.c.name == name))).scalar_one()
-
-    async def committed_offset(self) -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.sandbox.bootstrap)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(f"lathe.{self.spec.name}")
-        finally:
-            await admin.close()
-        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == self.topic)
-
-
-@pytest.fixture
-async def harness(sandbox, producer, topic):
-    h = Harness(sandbox, producer, topic)
-    await h.broker.start()
-    try:
-        yield h
-    finally:
-        await h.broker.stop()
 
 
 async def test_poison_messages_go_to_the_dlq_with_reason_and_the_next_one_is_processed(harness, sandbox, topic):
@@ -255,7 +139,7 @@ async def _equals(value, expected) -> bool:
 async def test_inbox_pruning_forgets_only_old_message_ids(sandbox):
     from datetime import UTC, datetime, timedelta
 
-    from lathe_common.consumer import prune_inbox
+    from lathe_common.consumers import prune_inbox
 
     inbox = sandbox.tables.inbox
     async with sandbox.engine.begin() as conn:

@@ -47,3 +47,30 @@ def test_naive_time_is_refused():
     headers["ce_time"] = b"2026-11-22T08:00:00"
     with pytest.raises(InvalidEnvelope):
         Envelope.from_kafka(headers, b"{}")
+
+
+def _valid_headers() -> list[tuple[str, bytes]]:
+    return Envelope.wrap(WidgetMade(id=uuid.uuid4(), size=1), source="lathe/test").kafka_headers()
+
+
+@pytest.mark.parametrize(
+    ("extra", "body", "code", "message"),
+    [
+        ([("ce_actor", b"\xff")], b"{}", "invalid_envelope", "ce_actor is not UTF-8"),
+        ([("ce_actor", None)], b"{}", "invalid_envelope", "ce_actor has no value"),
+        ([("ce_subject", b"a\x00b")], b"{}", "invalid_value", "ce_subject contains a NUL character"),
+        ([], b'{"size": NaN}', "invalid_value", "size: is not a finite number"),
+        ([], b'{"note": "\\u0000"}', "invalid_value", "note: contains a NUL character"),
+        ([], b"[" * 300 + b"]" * 300, "invalid_envelope", "recursion limit"),
+        ([], None, "invalid_envelope", "not JSON"),
+    ],
+)
+def test_whatever_a_producer_writes_the_only_error_is_invalid_envelope_with_a_reason(extra, body, code, message):
+    with pytest.raises(InvalidEnvelope) as raised:
+        Envelope.from_kafka(_valid_headers() + extra, body)
+    assert raised.value.code == code and message in str(raised.value)
+
+
+def test_extensions_that_are_not_attributes_are_ignored_even_one_named_data():
+    envelope = Envelope.from_kafka([*_valid_headers(), ("ce_data", b"x"), ("ce_other", b"\xff")], b'{"size": 2}')
+    assert envelope.data == {"size": 2}

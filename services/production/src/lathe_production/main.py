@@ -29,6 +29,8 @@ definition = ServiceDefinition(
         genealogy.lots_router,
     ],
     consumers=[machine_consumer],
+    # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.
+    body_limits={"/lots": 10 * 1024 * 1024},
     events=events_in(events),
     description=description or "",
 )

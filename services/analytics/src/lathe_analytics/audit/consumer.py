@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lathe_common.consumer import ConsumerSpec
+from lathe_common.consumers import ConsumerSpec
 from lathe_common.db import copy_rows
 from lathe_common.events import Envelope
 from pydantic_core import to_json

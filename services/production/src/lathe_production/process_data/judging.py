@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -65,6 +67,25 @@ def violations(criteria: dict[str, dict[str, Any]], measurements: dict[str, Any]
         elif high is not None and value > high:
             found.append(Violation(name, value, "upper_limit", high, unit))
     return found
+
+
+# process_data.cycle_time_seconds is NUMERIC(12, 3): at most 999,999,999.999 s (about 31 years).
+MAX_CYCLE_SECONDS = Decimal("999999999.999")
+
+
+def cycle_time(started_at: datetime | None, completed_at: datetime) -> Decimal | None:
+    """Seconds from start to completion, to the millisecond; refused when the column cannot hold it
+    (a clock that started in 1900 is a machine's error, not a cycle)."""
+    if started_at is None:
+        return None
+    seconds = Decimal(str(round((completed_at - started_at).total_seconds(), 3)))
+    if not -MAX_CYCLE_SECONDS <= seconds <= MAX_CYCLE_SECONDS:
+        raise InvalidInput(
+            f"started_at {started_at.isoformat()} is {seconds} s before completed_at; a cycle time is at most "
+            f"{MAX_CYCLE_SECONDS} s.",
+            code="invalid_value",
+        )
+    return seconds
 
 
 def judged_result(reported: StepResult | None, found: list[Violation]) -> StepResult:

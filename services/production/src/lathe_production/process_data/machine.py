@@ -2,15 +2,17 @@
 
 Contract (docs/integration.md): key = serial or LOT number, JSON body of the StepExecution shape
 with a required ``message_id``. What cannot be recorded goes to ``lathe.machine.process-data.v1.dlq``
-with a reason code: ``invalid_json``, ``schema_error``, or the rule's own code (``unknown_serial``,
+with a reason code: ``invalid_json``, ``schema_error``, ``invalid_value`` (NUL characters, NaN or
+infinite numbers, integers beyond 64 bits, a cycle time no column can hold), or the rule's own code (``unknown_serial``,
 ``unknown_process``, ``step_out_of_order``, ``rework_exhausted``, ...).
 """
 
 from __future__ import annotations
 
 from aiokafka import ConsumerRecord
-from lathe_common.consumer import ConsumerSpec, Decoded, Undeliverable
+from lathe_common.consumers import ConsumerSpec, Decoded, Undeliverable
 from lathe_common.errors import LatheError
+from lathe_common.storable import UnstorableValue, check_storable
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +34,10 @@ def decode_machine_message(record: ConsumerRecord) -> Decoded:
         raise Undeliverable("schema_error", problems) from exc
     if execution.message_id is None:
         raise Undeliverable("schema_error", "message_id: required on the machine topic (it makes redelivery harmless)")
+    try:
+        check_storable(execution)
+    except UnstorableValue as exc:
+        raise Undeliverable(exc.code, str(exc)) from exc
     return Decoded(execution.message_id, execution)
 
 

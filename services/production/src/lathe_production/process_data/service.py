@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from lathe_common.db import time_ordered_id
@@ -30,6 +29,7 @@ from lathe_production.process_data.judging import (
     SerialStatus,
     check_can_execute,
     check_unit_open,
+    cycle_time,
     judged_result,
     outcome,
     violations,
@@ -225,7 +225,7 @@ class StepRecorder:
         found = violations(process.quality_criteria, ex.measurements)
         result = judged_result(ex.result, found)
         completed_at = ex.completed_at or datetime.now(UTC)
-        cycle = Decimal(str(round((completed_at - ex.started_at).total_seconds(), 3))) if ex.started_at else None
+        cycle = cycle_time(ex.started_at, completed_at)
 
         step_no = routing.index(process.process_code) + 1 if process.process_code in routing else None
         if serial is not None:

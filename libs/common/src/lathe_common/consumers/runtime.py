@@ -1,0 +1,71 @@
+"""The consumer runtime of a service process: subscribes each ``ConsumerSpec`` to its topics and
+routes every fetched record (or batch) through ``handling`` (or ``batches``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from lathe_common.consumers.batches import process_batch
+from lathe_common.consumers.handling import RecordHandling
+from lathe_common.consumers.spec import ConsumerSpec
+
+
+def _left_to_the_spec(message: Any) -> None:  # noqa: ARG001 - FastStream's decoder signature
+    """FastStream would parse every body as JSON (again per record, for a batch); the spec's
+    ``decode`` reads the raw records instead, and knows what a bad body means."""
+    return None
+
+
+async def _headers_left_to_the_spec(
+    records: ConsumerRecord | tuple[ConsumerRecord, ...], original: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """FastStream's own parser decodes every header as UTF-8 and fails on any other value (or on a
+    header without one) before a handler runs, and then drops the record with an error log. It is
+    given the records without their headers; the spec's decoder reads the raw records, headers
+    included, and dead-letters what it cannot read."""
+    if isinstance(records, tuple):
+        message = await original(tuple(replace(record, headers=()) for record in records))
+    else:
+        message = await original(replace(records, headers=()))
+    message.raw_message = records
+    return message
+
+
+class ConsumerRuntime(RecordHandling):
+    """``register`` a spec on a broker; ``process`` / ``process_batch`` are what its subscribers call."""
+
+    def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> None:
+        if spec.batch_size:
+
+            async def consume(msg: KafkaMessage) -> None:
+                await self.process_batch(spec, msg.raw_message, getattr(msg, "consumer", None))
+        else:
+
+            async def consume(msg: KafkaMessage) -> None:
+                await self.process(spec, msg.raw_message, getattr(msg, "consumer", None))
+
+        consume.__name__ = f"consume_{spec.name.replace('.', '_').replace('-', '_')}"
+        consume.__doc__ = f"Consumer `{spec.name}`."
+        subscriber_args: dict[str, Any] = {
+            "group_id": f"lathe.{spec.name}",
+            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            "auto_offset_reset": spec.auto_offset_reset,
+            "parser": _headers_left_to_the_spec,
+            "decoder": _left_to_the_spec,
+        }
+        if spec.batch_size:
+            subscriber_args |= {"batch": True, "max_records": spec.batch_size, "batch_timeout_ms": 200}
+        for _ in range(spec.members):
+            broker.subscriber(*spec.topics, **subscriber_args)(consume)
+
+    async def process_batch(
+        self, spec: ConsumerSpec, records: Sequence[ConsumerRecord], consumer: Any = None
+    ) -> dict[str, int]:
+        """Handle a fetched batch; returns outcome counts. Raises only to have it redelivered."""
+        return await process_batch(self, spec, records, consumer)

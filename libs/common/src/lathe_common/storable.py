@@ -1,0 +1,79 @@
+"""Values that pass JSON and schema validation but that PostgreSQL cannot store.
+
+JSON and pydantic accept them; the database refuses them in the middle of a transaction, which
+would turn one bad request into a 500 and one bad Kafka record into a failed batch:
+- NUL (``\\u0000``) in any string, keys included: PostgreSQL text and JSONB cannot hold it;
+- NaN and ±Infinity (Python's JSON parsers accept ``NaN``, ``Infinity`` and ``1e400``): JSONB and
+  the numeric columns refuse them;
+- integers beyond 64 bits: no column or JSON consumer of ours handles them.
+
+They are found here, before any statement runs: the HTTP request guard answers 422
+``invalid_value`` and the consumers dead-letter with reason ``invalid_value``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import from_json
+
+INVALID_VALUE = "invalid_value"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class UnstorableValue(ValueError):
+    """A value the database cannot store; ``path`` says where it sits (e.g. ``measurements.offset``)."""
+
+    code = INVALID_VALUE
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path or 'value'}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def _problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "contains a NUL character" if "\x00" in value else None
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else "is an integer beyond 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number"
+    if isinstance(value, Decimal):
+        return None if value.is_finite() else "is not a finite number"
+    return None
+
+
+def check_storable(value: Any) -> None:
+    """Raise ``UnstorableValue`` for the first unstorable value inside ``value`` (JSON-like data,
+    pydantic models, lists and mappings, walked without recursion)."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, BaseModel):
+            item = item.__dict__
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and "\x00" in key:
+                    raise UnstorableValue(where.replace("\x00", "\\u0000"), "the key contains a NUL character")
+                stack.append((where, child))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+        elif (problem := _problem(item)) is not None:
+            raise UnstorableValue(path, problem)
+
+
+def parse_storable_json(raw: bytes | str) -> Any:
+    """JSON that the database can store. Raises ``ValueError`` for text that is not JSON (nesting
+    deeper than the parser's limit included, where ``json.loads`` would overflow the stack) and
+    ``UnstorableValue`` (a ``ValueError`` too) for JSON holding what ``check_storable`` refuses."""
+    data = from_json(raw, allow_inf_nan=True)  # NaN parsed, so it is reported as a value, with its place
+    check_storable(data)
+    return data
