@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from lathe_common.settings import ServiceSettings, secret, settings_config
+from pydantic import Field
 
 
 class AuthSettings(ServiceSettings):
@@ -13,6 +14,9 @@ class AuthSettings(ServiceSettings):
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
     lockout_threshold: int = 5
     lockout_seconds: int = 900
+    password_hash_concurrency: int = Field(
+        2, ge=1, description="argon2 hashes/verifies run at once, in worker threads (each ~0.1 s of a core, 64 MiB)"
+    )
 
 
 settings = AuthSettings()

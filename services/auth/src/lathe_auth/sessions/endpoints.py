@@ -9,12 +9,10 @@ from lathe_common.db import SessionDep
 from lathe_common.errors import InvalidInput
 from pydantic import ValidationError
 
-from lathe_auth.passwords import check_policy, hash_password, verify_password
 from lathe_auth.roles import scopes_for
 from lathe_auth.sessions.schemas import LoginRequest, LogoutRequest, PasswordChange, RefreshRequest, TokenPair
 from lathe_auth.sessions.service import Sessions
 from lathe_auth.settings import settings
-from lathe_auth.users.models import User
 from lathe_auth.users.schemas import Me
 from lathe_auth.users.service import Users
 
@@ -23,7 +21,7 @@ jwks_router = APIRouter(tags=["auth"])
 
 
 def _sessions(session: SessionDep, request: Request) -> Sessions:
-    return Sessions(session, request.app.state.keys, settings)
+    return Sessions(session, request.app.state.keys, settings, request.app.state.session_factory)
 
 
 SessionsDep = Annotated[Sessions, Depends(_sessions)]
@@ -78,12 +76,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep) -> None:
-    user: User = await Users(sessions.session).get(principal.user_id, for_update=True)
-    if not verify_password(user.password_hash, body.current_password):
-        raise InvalidInput("The current password is wrong.", code="wrong_password")
-    check_policy(body.new_password)
-    user.password_hash = hash_password(body.new_password)
-    await sessions.revoke_all_for_user(user.id)  # sign out everywhere else
+    await sessions.change_password(principal, body.current_password, body.new_password)
 
 
 @jwks_router.get("/.well-known/jwks.json", dependencies=[PUBLIC], summary="Public keys that verify access tokens")

@@ -1,4 +1,10 @@
-"""Sign-in rules: credentials, lockout, refresh rotation with reuse detection, logout."""
+"""Sign-in rules: credentials, lockout, refresh rotation with reuse detection, logout, password change.
+
+Checking a password is slow on purpose (argon2), so it never runs under a row lock or on the
+event loop: the stored hash is read in a short session of its own, verified in a worker thread
+(``passwords.hashing``), and only then is the outcome applied in the request's transaction with
+a brief row lock, re-checking that the hash did not change in between.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis
 from lathe_common.auth import REVOKED_JTI_KEY, Principal
-from lathe_common.errors import Unauthorized
+from lathe_common.errors import InvalidInput, Unauthorized
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lathe_auth.keys import KeyStore
-from lathe_auth.passwords import DUMMY_HASH, verify_password
+from lathe_auth.passwords import DUMMY_HASH, check_policy, hashing
 from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.sessions.schemas import TokenPair
 from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
@@ -28,21 +34,34 @@ def _invalid_credentials(**kw: object) -> Unauthorized:
     return Unauthorized("The username or password is wrong.", code="invalid_credentials", **kw)
 
 
+@dataclass(frozen=True)
+class StoredPassword:
+    user_id: uuid.UUID
+    password_hash: str
+
+
 @dataclass
 class Sessions:
-    session: AsyncSession
+    session: AsyncSession  # the request's unit of work
     keys: KeyStore
     settings: AuthSettings
+    reader: async_sessionmaker[AsyncSession]  # short reads of their own, released before hashing
+
+    async def _stored_password(self, condition: object) -> StoredPassword | None:
+        async with self.reader() as reader:
+            row = (await reader.execute(select(User.id, User.password_hash).where(condition))).one_or_none()
+        return StoredPassword(row.id, row.password_hash) if row is not None else None
 
     async def login(self, username: str, password: str) -> TokenPair:
-        user = await self.session.scalar(
-            select(User).where(func.lower(User.username) == username.lower()).with_for_update()
-        )
-        if user is None:
-            verify_password(DUMMY_HASH, password)  # the same work as for a real account
+        stored = await self._stored_password(func.lower(User.username) == username.lower())
+        if stored is None:
+            await hashing.verify(DUMMY_HASH, password)  # the same work as for a real account
             raise _invalid_credentials()
+        password_ok = await hashing.verify(stored.password_hash, password)
+        user = await self.session.get(User, stored.user_id, with_for_update=True)
+        if user is None or user.password_hash != stored.password_hash:
+            raise _invalid_credentials()  # changed while we were hashing: what we verified is stale
         now = datetime.now(UTC)
-        password_ok = verify_password(user.password_hash, password)
         if user.locked_until is not None and user.locked_until > now:
             retry_after = int((user.locked_until - now).total_seconds()) + 1
             raise Unauthorized(
@@ -103,6 +122,25 @@ class Sessions:
             except redis.RedisError:
                 # The refresh family is revoked regardless; the access token then lapses on its own.
                 logger.warning("could not record revoked token %s in Redis", principal.token_id, exc_info=True)
+
+    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
+        stored = await self._stored_password(User.id == uuid.UUID(principal.user_id))
+        if stored is None:
+            raise Unauthorized("The account no longer exists.", code="account_inactive")
+        if not await hashing.verify(stored.password_hash, current_password):
+            raise InvalidInput("The current password is wrong.", code="wrong_password")
+        check_policy(new_password)
+        new_hash = await hashing.hash(new_password)
+        # Guarded: a change that raced us since we verified the current password wins, not ours.
+        changed = await self.session.scalar(
+            update(User)
+            .where(User.id == stored.user_id, User.password_hash == stored.password_hash)
+            .values(password_hash=new_hash)
+            .returning(User.id)
+        )
+        if changed is None:
+            raise InvalidInput("The current password is wrong.", code="wrong_password")
+        await self.revoke_all_for_user(stored.user_id)  # sign out everywhere else
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -9,7 +9,7 @@ from lathe_common.repository import Repository
 from sqlalchemy import func, or_, select, update
 
 from lathe_auth.events import UserCreated, UserDeactivated, UserUpdated
-from lathe_auth.passwords import check_policy, hash_password
+from lathe_auth.passwords import check_policy, hashing
 from lathe_auth.roles import Role
 from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.tables import plumbing
@@ -31,6 +31,8 @@ class Users(Repository[User]):
 
     async def create(self, data: UserCreate) -> User:
         check_policy(data.password)
+        # Hashed before the first query, so no connection or lock is held while argon2 runs.
+        password_hash = await hashing.hash(data.password)
         clash = await self.session.scalar(
             select(User.id).where(
                 or_(
@@ -46,7 +48,7 @@ class Users(Repository[User]):
             email=data.email,
             full_name=data.full_name,
             role=data.role.value,
-            password_hash=hash_password(data.password),
+            password_hash=password_hash,
         )
         self.session.add(user)
         await self.session.flush()
@@ -57,19 +59,22 @@ class Users(Repository[User]):
         return user
 
     async def update(self, user_id: str, data: UserUpdate, *, acting_user_id: str) -> User:
-        user = await self.get(user_id, for_update=True)
         changes = data.model_dump(exclude_unset=True, mode="json")
+        password = changes.pop("password", None)
+        password_hash = None
+        if password is not None:
+            check_policy(password)
+            password_hash = await hashing.hash(password)  # before the row lock is taken
+        user = await self.get(user_id, for_update=True)
         demoted = changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
         if str(user.id) == acting_user_id and (changes.get("is_active") is False or demoted):
             raise InvalidInput("You cannot deactivate or demote your own account.", code="cannot_change_self")
         if changes.get("email") and changes["email"] != user.email:
             if await self.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):
                 raise Conflict("Another user has this email.", code="user_exists")
-        password = changes.pop("password", None)
         changed = self.apply(user, changes)
-        if password is not None:
-            check_policy(password)
-            user.password_hash = hash_password(password)
+        if password_hash is not None:
+            user.password_hash = password_hash
             await self._revoke_sessions(user)
             changed.append("password")
         if changed:
