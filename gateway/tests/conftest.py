@@ -142,7 +142,7 @@ class Upstreams:
                 {"service": service, "method": request.method, "raw_path": request.raw_path, "body": body.decode()}
             )
 
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # the limits under test are the gateway's
         app.router.add_route("*", "/{tail:.*}", handle)
         return app
 

@@ -26,12 +26,12 @@ async def test_routing_and_per_service_timeouts(start_gateway, signing_key, upst
     gateway = await start_gateway(upstream_timeout_seconds=30, upstream_timeouts_seconds={"analytics": 0.2})
     token = signing_key.mint()
 
-    analytics = await gateway.get("/api/v1/analytics/yield", headers=_bearer(token))
-    orders = await gateway.get("/api/v1/work-orders", headers=_bearer(token))
+    analytics = await gateway.get("/api/v1/audit-logs", headers=_bearer(token))
+    production = await gateway.get("/api/v1/lots", headers=_bearer(token))
 
-    assert [received.service for received in upstreams.received] == ["analytics", "orders"]
+    assert [received.service for received in upstreams.received] == ["analytics", "production"]
     assert analytics.status_code == 504 and code_of(analytics) == "upstream_timeout"  # its own, short timeout
-    assert orders.status_code == 200 and orders.json()["service"] == "orders"
+    assert production.status_code == 200 and production.json()["service"] == "production"
 
 
 async def test_requests_reach_the_service_with_method_body_and_ids(start_gateway, signing_key, upstreams):

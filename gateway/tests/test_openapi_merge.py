@@ -58,9 +58,9 @@ def test_only_api_and_well_known_paths_routed_to_their_service_are_published():
 
 def test_identical_schemas_are_shared():
     auth = _doc({"/api/v1/users": {"post": _op("HTTPValidationError")}}, VALIDATION)
-    orders = _doc({"/api/v1/work-orders": {"post": _op("HTTPValidationError")}}, VALIDATION)
+    production = _doc({"/api/v1/lots": {"post": _op("HTTPValidationError")}}, VALIDATION)
 
-    merged = merge_openapi({"auth": auth, "orders": orders})
+    merged = merge_openapi({"auth": auth, "production": production})
 
     assert set(merged["components"]["schemas"]) == {"ValidationError", "HTTPValidationError"}
     assert _schema_of(merged, "/api/v1/users", "post") == "#/components/schemas/HTTPValidationError"
@@ -90,15 +90,15 @@ def test_different_schemas_with_one_name_are_renamed_and_refs_rewritten():
 def test_same_text_referring_to_renamed_schemas_is_renamed_too():
     page = {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Item")}}}
     auth = _doc({"/api/v1/users": {"get": _op("Page_Item_")}}, {"Item": {"title": "user"}, "Page_Item_": page})
-    orders = _doc({"/api/v1/work-orders": {"get": _op("Page_Item_")}}, {"Item": {"title": "order"}, "Page_Item_": page})
+    production = _doc({"/api/v1/lots": {"get": _op("Page_Item_")}}, {"Item": {"title": "lot"}, "Page_Item_": page})
 
-    merged = merge_openapi({"auth": auth, "orders": orders})
+    merged = merge_openapi({"auth": auth, "production": production})
     schemas = merged["components"]["schemas"]
 
-    assert set(schemas) == {"auth_Item", "orders_Item", "auth_Page_Item_", "orders_Page_Item_"}
-    assert schemas["orders_Page_Item_"]["properties"]["items"]["items"] == _ref("orders_Item")
+    assert set(schemas) == {"auth_Item", "production_Item", "auth_Page_Item_", "production_Page_Item_"}
+    assert schemas["production_Page_Item_"]["properties"]["items"]["items"] == _ref("production_Item")
     assert schemas["auth_Page_Item_"]["properties"]["items"]["items"] == _ref("auth_Item")
-    assert _schema_of(merged, "/api/v1/work-orders") == "#/components/schemas/orders_Page_Item_"
+    assert _schema_of(merged, "/api/v1/lots") == "#/components/schemas/production_Page_Item_"
 
 
 def test_a_new_name_never_overwrites_an_existing_one():

@@ -69,8 +69,6 @@ def test_only_login_and_refresh_get_the_credentials_limit():
         ("/.well-known/jwks.json", "auth"),
         ("/api/v1/lots", "production"),
         ("/api/v1/lots/L-1/serials", "production"),
-        ("/api/v1/work-orders/7", "orders"),
-        ("/api/v1/analytics/yield", "analytics"),
         ("/api/v1/audit-logs", "analytics"),
     ],
 )
@@ -87,6 +85,8 @@ def test_resolve_routes_by_prefix(path, service):
         "/api/v1/auth/../lots",  # would reach auth as /api/v1/lots once something normalises it
         "/api/v1/lots/./x",
         "/health/live",
+        "/api/v1/work-orders",  # planned: routed when the orders service serves it
+        "/api/v1/analytics/dashboard",
     ],
 )
 def test_resolve_refuses(path):

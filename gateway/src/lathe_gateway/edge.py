@@ -11,7 +11,9 @@ place and in the same order, what the generic stack does for the gateway's own e
 3. CORS, when origins are configured (Starlette's middleware, so preflights need no token and
    refusals carry CORS headers);
 4. the access policy (token, revocation, rate limit) and its problem+json refusals;
-5. forwarding (``proxy``).
+5. the body limit (413 ``payload_too_large``, as ``lathe_common.request_guard`` applies it in the
+   services: declared or streamed, never more than the limit buffered);
+6. forwarding (``proxy``).
 
 Everything else (``/health/*``, ``/metrics``, ``/docs``, ``/openapi.json``, paths that route
 nowhere, which get 404 ``route_not_found`` once a token is checked) goes on to the FastAPI app.
@@ -27,6 +29,15 @@ from typing import Any
 from lathe_common import context
 from lathe_common.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, clean_request_id
 from lathe_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from lathe_common.request_guard import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodyTooLarge,
+    ClientLeft,
+    content_length,
+    limit_for,
+    read_body,
+    too_large,
+)
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +56,8 @@ class Runtime:
     """What the fast path needs, set up by the app's lifespan."""
 
     upstreams: dict[str, Upstream]
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_limits: dict[str, int] = field(default_factory=dict)  # path prefix -> bytes, where more is legitimate
     policy: AccessPolicy | None = None
     client: UpstreamClient | None = None
     # Metric children by label values: labels() takes a lock and builds a tuple on every call.
@@ -115,8 +128,16 @@ class ProxyMiddleware:
             await verdict.rejection(scope, receive, send)
             return
         route: Route = scope["lathe.route"]
-        body = await _body(receive)
-        if body is None:
+        limit = limit_for(scope["path"], runtime.max_body_bytes, runtime.body_limits)
+        declared = content_length(scope)
+        try:
+            if declared is not None and declared > limit:
+                raise BodyTooLarge
+            body = await read_body(receive, limit)  # counted as it streams: never more than the limit buffered
+        except BodyTooLarge:
+            await too_large(limit)(scope, receive, send)
+            return
+        except ClientLeft:
             return  # the client left before its request was complete: nobody to forward for or answer
         target = scope.get("raw_path") or scope["path"].encode("utf-8")
         if scope["query_string"]:
@@ -135,18 +156,3 @@ class ProxyMiddleware:
             headers.extend(verdict.headers)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The whole request body, or None if the client disconnected first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        if not message.get("more_body", False):
-            if not chunks:
-                return message.get("body", b"")
-            chunks.append(message.get("body", b""))
-            return b"".join(chunks)
-        chunks.append(message.get("body", b""))

@@ -31,7 +31,9 @@ HEALTH_CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)
 def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) -> FastAPI:
     """``key_source`` replaces the auth service's JWKS in tests."""
     upstream_table = upstreams(config)
-    runtime = Runtime(upstream_table)
+    runtime = Runtime(
+        upstream_table, max_body_bytes=config.max_request_body_bytes, body_limits=dict(config.request_body_limits)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +94,7 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
     app.add_middleware(AccessControlMiddleware)
     if cors:
         app.add_middleware(CORSMiddleware, **cors)
-    install_http_plumbing(app, "gateway")
+    install_http_plumbing(app, "gateway", max_body_bytes=config.max_request_body_bytes)
     # Outermost: proxied requests take the fast path (edge.py), which does all of the above itself.
     app.add_middleware(ProxyMiddleware, runtime=runtime, cors=cors)
 

@@ -49,6 +49,16 @@ NOT_PASSED_BACK = frozenset(name.encode("latin-1") for name in HOP_BY_HOP | {"da
 # a service must see what the client sent, and a gzip the client did not ask for must not come back.
 SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _CONTENT_LENGTH = b"content-length"
+_LOCATION = b"location"
+
+
+def _public_location(value: bytes, base_url: str) -> bytes:
+    """A Location the service wrote with its own address, made relative: clients only ever see
+    the gateway, and the services' internal addresses never reach them."""
+    base = base_url.encode("latin-1")
+    if value == base or value.startswith(base + b"/") or value.startswith(base + b"?"):
+        return value[len(base) :] or b"/"
+    return value
 
 
 @dataclass(slots=True)
@@ -131,6 +141,8 @@ class UpstreamClient:
                 if lowered == _CONTENT_LENGTH:
                     length = value
                 continue
+            if lowered == _LOCATION:
+                value = _public_location(value, upstream.base_url)
             passed.append((lowered, value))
         if status >= 200 and status not in (204, 304):
             # A HEAD answer has no body but states the length a GET would have.

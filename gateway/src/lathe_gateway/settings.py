@@ -26,6 +26,11 @@ class GatewaySettings(LatheSettings):
     )
     upstream_connect_timeout_seconds: float = 2.0
     max_upstream_connections: int = 200
+    request_body_limits: dict[str, int] = Field(
+        default_factory=lambda: {"/api/v1/lots": 10 * 1024 * 1024},
+        description="Path prefixes whose bodies may be larger than MAX_REQUEST_BODY_BYTES (1 MiB), in bytes (JSON): "
+        "by default a LOT's units created by number (up to 100,000 serial numbers)",
+    )
 
     rate_limits_enabled: bool = True
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per authenticated user (token sub)")

@@ -12,14 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 T = TypeVar("T")
 
 
+MAX_LIMIT = 500
+# PostgreSQL takes a 64-bit OFFSET, and skipping that many rows is never a sensible request: a
+# bound keeps every list's offset a number the database accepts (larger ones get 422, not 500).
+MAX_OFFSET = 1_000_000
+
+
 class PageParams(BaseModel):
     limit: int = 50
     offset: int = 0
 
 
 def _page_params(
-    limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
