@@ -6,6 +6,7 @@ stable machine-readable ``code`` that clients and dead-letter headers use.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, ClassVar
 
@@ -93,7 +94,23 @@ def problem(
     if rid := context.request_id.get():
         body["request_id"] = rid
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return ProblemResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class ProblemResponse(JSONResponse):
+    """JSON that renders whatever a problem's extra members hold (bytes from a validation error's
+    input, a Decimal, a date): refusing a request must never turn into a 500 of its own."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_as_text).encode("utf-8")
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
 
 
 def problem_from(error: LatheError, extra_headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,3 +1,5 @@
+import json
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from lathe_common.errors import Conflict, NotFound
@@ -62,3 +64,22 @@ def test_unexpected_error_is_500_without_internals():
 def test_request_id_is_generated_when_missing():
     response = client.post("/things", json={"quantity": 1})
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_a_problem_renders_whatever_its_extra_members_hold():
+    from datetime import date
+    from decimal import Decimal
+
+    from lathe_common.errors import problem
+
+    response = problem(
+        422,
+        "validation_error",
+        "Invalid",
+        "x",
+        errors=[{"input": b"\xff\x00raw"}],
+        at=date(2026, 1, 2),
+        q=Decimal("1.5"),
+    )
+    body = json.loads(response.body)
+    assert body["errors"] == [{"input": "\ufffd\x00raw"}] and body["at"] == "2026-01-02" and body["q"] == "1.5"
