@@ -1,4 +1,5 @@
-"""Forged, expired, foreign and revoked tokens are refused at the gateway; key rotation logs nobody out."""
+"""Forged, expired, foreign and revoked tokens are refused at the gateway; key rotation logs nobody
+out; a retired key's tokens are refused everywhere within the JWKS cache time."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lathe_common.testing import eventually
 
-from .conftest import bearer, env
+from .conftest import SERVICE_PORTS, bearer, env
 
 pytestmark = pytest.mark.e2e
 
@@ -114,3 +117,54 @@ async def test_a_missing_or_malformed_authorization_header_is_401(gateway):
         response = await gateway.get("/api/v1/auth/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["code"] in {"missing_token", "invalid_token"}
+
+
+async def test_a_retired_key_is_refused_everywhere_within_the_jwks_cache_time(accounts, gateway):
+    """The key retired here is a throwaway one this test adds to the auth service's key directory
+    (published, never active). Retiring a key that really signed logins, the active one or the one
+    behind tokens other tests keep (``Accounts._admin_token``), would log the rest of the suite out."""
+    user = await accounts.create_user("operator")
+    real = (await accounts.login(user["username"], user["password"]))["access_token"]
+    keys_dir = Path(env("LATHE_AUTH_KEYS_DIR"))
+    kid = f"throwaway-{uuid.uuid4().hex[:8]}"
+    pem = keys_dir / f"{kid}.pem"
+    private = Ed25519PrivateKey.generate()
+    staged = keys_dir / f"{kid}.tmp"
+    staged.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    staged.chmod(0o600)
+    staged.rename(pem)
+    token = jwt.encode(real_claims(real) | {"jti": uuid.uuid4().hex}, private, algorithm="EdDSA", headers={"kid": kid})
+    checks = {
+        "gateway": (gateway, "/api/v1/auth/me"),
+        "auth": (f"http://127.0.0.1:{SERVICE_PORTS['auth']}", "/api/v1/auth/me"),
+        "production": (f"http://127.0.0.1:{SERVICE_PORTS['production']}", "/api/v1/lots?limit=1"),
+    }
+
+    async def answers(where: str, expected: int) -> bool:
+        client_or_url, path = checks[where]
+        if isinstance(client_or_url, httpx.AsyncClient):
+            return (await client_or_url.get(path, headers=bearer(token))).status_code == expected
+        async with httpx.AsyncClient(base_url=client_or_url, timeout=10) as client:
+            return (await client.get(path, headers=bearer(token))).status_code == expected
+
+    cache_seconds = max(
+        float(env("LATHE_GATEWAY_JWKS_CACHE_SECONDS")), float(env("LATHE_PRODUCTION_AUTH_JWKS_CACHE_SECONDS"))
+    )
+    try:
+        for where in checks:  # a new kid is fetched at once (at most one fetch a second)
+            assert await eventually(lambda w=where: answers(w, 200), timeout=10), where
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "lathe_auth", "retire-key", kid, env=os.environ.copy()
+        )
+        assert await proc.wait() == 0
+        assert not pem.exists()
+
+        for where in checks:
+            assert await eventually(lambda w=where: answers(w, 401), timeout=cache_seconds + 3), where
+    finally:
+        pem.unlink(missing_ok=True)  # leave the key directory as it was, whatever happened

@@ -75,10 +75,13 @@ def app_environment() -> dict[str, str]:
             f"{prefix}URL": f"http://127.0.0.1:{port}",
             # The gateway reaches the services from loopback; the gateway itself trusts no proxy.
             f"{prefix}TRUSTED_PROXIES": "127.0.0.1,::1",
+            # Short, so a retired signing key is refused within seconds (tests wait for it).
+            f"{prefix}AUTH_JWKS_CACHE_SECONDS": "5",
         }
     env |= {
         "LATHE_GATEWAY_PORT": str(GATEWAY_PORT),
         "LATHE_GATEWAY_REDIS_URL": env["REDIS_URL"],
+        "LATHE_GATEWAY_JWKS_CACHE_SECONDS": "5",
         **{f"LATHE_GATEWAY_{s.upper()}_URL": f"http://127.0.0.1:{p}" for s, p in SERVICES.items()},
         "LATHE_AUTH_KEYS_DIR": str(RUN / "auth-keys"),
     }

@@ -87,12 +87,16 @@ class CountingVerifier:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.calls: list[str] = []
+        self.key_retired = False
 
     async def verify(self, token: str) -> Principal:
         self.calls.append(token)
-        if token == "forged":
+        if token == "forged" or self.key_retired:
             raise Unauthorized("bad", code="invalid_token")
         return self.principal
+
+    async def still_trusted(self, principal: Principal) -> bool:
+        return not self.key_retired
 
 
 async def test_repeated_requests_skip_verification_but_other_strings_do_not():
@@ -117,4 +121,15 @@ async def test_without_a_cache_every_request_is_verified():
     await tokens.principal("Bearer good")
     await tokens.principal("Bearer good")
 
+    assert verifier.calls == ["good", "good"]
+
+
+async def test_a_cached_token_whose_key_was_retired_is_verified_afresh_and_refused():
+    verifier = CountingVerifier(_principal(int(time.time()) + 900))
+    tokens = AccessTokens(verifier, redis=None, cache=TokenCache(10))  # type: ignore[arg-type]
+    await tokens.principal("Bearer good")
+
+    verifier.key_retired = True  # python -m lathe_auth retire-key, seen by the JWKS cache
+    with pytest.raises(Unauthorized):
+        await tokens.principal("Bearer good")
     assert verifier.calls == ["good", "good"]

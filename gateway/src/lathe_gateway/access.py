@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from lathe_common.auth import REVOKED_JTI_KEY
+from lathe_common.auth import REVOKED_JTI_KEY, token_revoked
 from lathe_common.client_address import Network, address_of
 from lathe_common.errors import TooManyRequests, Unauthorized, problem_from
 from prometheus_client import Counter
@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lathe_gateway.ratelimit import RateLimitDecision, RateLimiter
 from lathe_gateway.routes import public_endpoint
-from lathe_gateway.tokens import AccessTokens, token_revoked
+from lathe_gateway.tokens import AccessTokens
 
 REJECTED = Counter("lathe_gateway_rejected_requests_total", "Requests the gateway refused itself", ["code"])
 

@@ -46,7 +46,10 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
             warning_interval_seconds=config.redis_warning_interval_seconds,
         )
         app.state.token_verifier = TokenVerifier(
-            key_source or JwksKeySource(f"{upstream_table['auth'].base_url}/.well-known/jwks.json")
+            key_source
+            or JwksKeySource(
+                f"{upstream_table['auth'].base_url}/.well-known/jwks.json", cache_seconds=config.jwks_cache_seconds
+            )
         )
         runtime.policy = app.state.access_policy = AccessPolicy(
             tokens=AccessTokens(

@@ -50,6 +50,9 @@ class GatewaySettings(LatheSettings):
     )
     redis_warning_interval_seconds: float = Field(30.0, description="At most one 'Redis unavailable' warning per this")
     openapi_cache_seconds: float = 30.0
+    jwks_cache_seconds: float = Field(
+        300.0, gt=0, description="The auth service's public keys are fetched again after this long (key retirement)"
+    )
     token_cache_size: int = Field(
         10_000, ge=0, description="Verified access tokens kept (each until its exp) to skip verifying again; 0: none"
     )

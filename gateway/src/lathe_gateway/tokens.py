@@ -5,8 +5,10 @@ every service checks them (services verify again: the gateway adds no identity t
 What only the gateway adds is refusing tokens revoked by a logout before they expire.
 
 A client sends the same token with every request for up to 15 minutes, so verified tokens are
-kept in a small LRU keyed by the exact token string, each until its ``exp`` and never past it:
-a repeated request skips the Ed25519 check and the JSON parsing. Any other string (a forged
+kept in a small LRU keyed by the exact token string, each until its ``exp`` and never past it,
+and only while its signing key is still published (a dictionary lookup in the JWKS cache, so a
+retired key ends its tokens' cached verdicts within the JWKS cache time): a repeated request
+skips the Ed25519 check and the JSON parsing. Any other string (a forged
 signature, a changed claim) is a different key and is verified in full. Revocation is not cached:
 it is asked of Redis on every request (see ``AccessPolicy`` and ``ratelimit``).
 """
@@ -27,15 +29,6 @@ from lathe_gateway.fail_open_redis import FailOpenRedis
 def missing_token() -> Unauthorized:
     return Unauthorized(
         "A bearer access token is required.", code="missing_token", headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
-def token_revoked() -> Unauthorized:
-    detail = "The token has been revoked."
-    return Unauthorized(
-        detail,
-        code="token_revoked",
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'},
     )
 
 
@@ -93,6 +86,8 @@ class AccessTokens:
         if token is None:
             raise missing_token()
         principal = self.cache.get(token) if self.cache is not None else None
+        if principal is not None and not await self.verifier.still_trusted(principal):
+            principal = None  # its signing key was retired since: verified afresh, and refused
         if principal is None:
             principal = await self.verifier.verify(token)
             if self.cache is not None:

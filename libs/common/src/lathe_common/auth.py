@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
@@ -54,6 +55,7 @@ class Principal:
     token_id: str
     session_id: str | None
     expires_at: int
+    key_id: str = ""  # the signing key's kid: a cached verdict holds only while that key is published
 
 
 class KeySource(Protocol):
@@ -61,37 +63,63 @@ class KeySource(Protocol):
 
 
 class JwksKeySource:
-    """Public keys from a JWKS URL, cached; refetched when a token names an unknown ``kid``
-    (at most once per ``min_refetch_seconds``, so forged kids cannot hammer the auth service)."""
+    """Public keys from a JWKS URL, cached for ``cache_seconds``.
 
-    def __init__(self, url: str, *, min_refetch_seconds: float = 1.0, timeout: float = 3.0) -> None:
+    Once the cache is that old, the next request fetches the JWKS again, so a key the auth service
+    retired stops verifying within ``cache_seconds``. A token naming a kid the cache lacks also
+    triggers a fetch (a rotation's new key is picked up at once). Fetches happen at most once per
+    ``min_refetch_seconds``, so forged kids cannot hammer the auth service. A failed fetch keeps
+    the last keys (logged) and is retried after ``min_refetch_seconds``: an auth service that is
+    down for a while does not log everyone out.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cache_seconds: float = 300.0,
+        min_refetch_seconds: float = 1.0,
+        timeout: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
+        self.cache_seconds = cache_seconds
         self.min_refetch_seconds = min_refetch_seconds
         self.timeout = timeout
+        self._clock = clock
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = float("-inf")
+        self._fetched_at = float("-inf")  # the last attempt
+        self._loaded_at = float("-inf")  # the last attempt that brought keys
         self._refresh_lock = asyncio.Lock()
 
+    def _fresh(self) -> bool:
+        return self._clock() - self._loaded_at < self.cache_seconds
+
     async def key_for(self, kid: str) -> PyJWK | None:
-        if kid in self._keys:
-            return self._keys[kid]
+        key = self._keys.get(kid)
+        if key is not None and (self._fresh() or self._refresh_lock.locked()):
+            # Fresh; or stale but another request is fetching right now: this one need not wait.
+            return key
         # One fetch at a time; requests that waited for it use what it brought.
         async with self._refresh_lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self.min_refetch_seconds:
+            due = kid not in self._keys or not self._fresh()
+            if due and self._clock() - self._fetched_at >= self.min_refetch_seconds:
                 await self.refresh()
         return self._keys.get(kid)
 
     async def refresh(self) -> None:
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.get(self.url)
                 response.raise_for_status()
             keys = PyJWKSet.from_dict(response.json()).keys
         except (httpx.HTTPError, jwt.PyJWTError, ValueError) as exc:
-            logger.warning("could not fetch JWKS from %s: %r", self.url, exc)
+            kept = len(self._keys)
+            logger.warning("could not fetch JWKS from %s (%r); still using the %d keys we had", self.url, exc, kept)
             return
         self._keys = {k.key_id: k for k in keys if k.key_id}
+        self._loaded_at = self._fetched_at
 
 
 def _invalid(detail: str, code: str = "invalid_token") -> Unauthorized:
@@ -198,7 +226,12 @@ class TokenVerifier:
             token_id=str(claims["jti"]),
             session_id=claims.get("sid"),
             expires_at=int(claims["exp"]),
+            key_id=kid,
         )
+
+    async def still_trusted(self, principal: Principal) -> bool:
+        """Whether the key that signed a token verified earlier is still published (not retired)."""
+        return await self.keys.key_for(principal.key_id) is not None
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")

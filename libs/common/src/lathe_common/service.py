@@ -82,7 +82,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         app.state.session_factory = create_session_factory(engine)
         app.state.producer = producer
         app.state.relay = relay
-        app.state.token_verifier = TokenVerifier(JwksKeySource(settings.auth_jwks_url))
+        app.state.token_verifier = TokenVerifier(
+            JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds)
+        )
         app.state.revocations = RevocationList(
             connect_redis(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds), service=definition.name
         )

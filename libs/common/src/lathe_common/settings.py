@@ -79,6 +79,9 @@ class ServiceSettings(LatheSettings):
     consumers_enabled: bool = Field(True, description="false: serve the API only (e.g. extra API replicas)")
     inbox_retention_days: int = Field(30, description="keep longer than Kafka's topic retention")
     auth_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    auth_jwks_cache_seconds: float = Field(
+        300.0, gt=0, description="Public keys are fetched again after this long, so a retired key stops verifying"
+    )
     redis_url: str = Field("redis://127.0.0.1:56379/0", description="Where the revoked-token list is read")
     redis_timeout_seconds: float = Field(0.25, gt=0, description="Socket and connect timeout of the revocation check")
     trusted_proxies: TrustedProxies = Field(
