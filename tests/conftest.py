@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import redis.asyncio as redis
 
 SERVICE_PORTS = {"gateway": 8000, "auth": 8001, "production": 8002, "orders": 8003, "analytics": 8004}
 
@@ -96,3 +102,56 @@ def bearer(token: str) -> dict[str, str]:
 async def auth(auth_url) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=auth_url, timeout=10) as client:
         yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def separate_gateway(redis_database: int, **settings: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A second gateway process (``python -m lathe_gateway serve``, exactly as deployed) on a free
+    port, in front of the stack's services, with its rate-limit counters in a Redis database of
+    its own (emptied first): for tests whose traffic or limits would disturb the stack's gateway,
+    which every other test shares. ``settings`` are LATHE_GATEWAY_* values, named without it."""
+    parts = urlsplit(env("REDIS_URL"))
+    redis_url = urlunsplit(parts._replace(path=f"/{redis_database}"))
+    client = redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    port = free_port()
+    services = {
+        f"LATHE_GATEWAY_{name}_URL": env(f"LATHE_{name}_URL") for name in ("AUTH", "PRODUCTION", "ORDERS", "ANALYTICS")
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lathe_gateway",
+        "serve",
+        env={
+            **os.environ,
+            **services,
+            "LATHE_GATEWAY_PORT": str(port),
+            "LATHE_GATEWAY_REDIS_URL": redis_url,
+            **{f"LATHE_GATEWAY_{name.upper()}": value for name, value in settings.items()},
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as gateway:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await gateway.get("/health/live")).status_code == 200:
+                        break
+                if process.returncode is not None:
+                    pytest.fail(f"the gateway exited with {process.returncode}")
+                await asyncio.sleep(0.2)
+            else:
+                pytest.fail("the separate gateway did not start within 20 s")
+            yield gateway
+    finally:
+        process.terminate()
+        await process.wait()
