@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -19,6 +23,13 @@ async def test_every_process_is_live_ready_and_exports_metrics(name, port):
         assert set(ready.json()["checks"].values()) == {"ok"}
         metrics = (await client.get("/metrics")).text
     assert f'lathe_http_requests_total{{method="GET",route="/health/ready",service="{name}",status="200"}}' in metrics
+
+
+def test_the_stack_environment_is_readable_by_its_owner_only():
+    stack_env = Path(__file__).resolve().parents[1] / ".run" / "stack.env"
+    if not stack_env.exists():  # LATHE_RUN_DIR elsewhere: the file the tests were given instead
+        stack_env = Path(os.environ.get("LATHE_RUN_DIR", "")) / "stack.env"
+    assert stat.S_IMODE(stack_env.stat().st_mode) == 0o600
 
 
 async def test_gateway_readiness_reports_each_service(gateway):

@@ -89,7 +89,12 @@ def app_environment() -> dict[str, str]:
 
 
 def write_stack_env(env: dict[str, str]) -> None:
-    (RUN / "stack.env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    """Written readable by its owner only: it holds the admin's password and the database's."""
+    path = RUN / "stack.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    path.chmod(0o600)  # an older copy may have been created with wider rights
 
 
 def supervisorctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -130,7 +135,15 @@ def tcp_open(port: int) -> bool:
 
 
 def kafka_answers() -> bool:
+    """The broker serves metadata. Asked only once its port is open, and with aiokafka's own
+    connection errors kept quiet: "Unable connect" while Kafka starts is expected, not news."""
+    import logging
+
     from aiokafka.admin import AIOKafkaAdminClient
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    if not tcp_open(KAFKA_PORT):
+        return False
 
     async def probe() -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", request_timeout_ms=3000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from lathe_common.settings import LatheSettings, TrustedProxies, comma_separated, settings_config
+from lathe_common.settings import LatheSettings, TrustedProxies, comma_separated, secret, settings_config
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
@@ -13,7 +13,7 @@ class GatewaySettings(LatheSettings):
     model_config = settings_config("LATHE_GATEWAY_")
 
     port: int = 8000
-    redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_url: str = secret("redis://127.0.0.1:56379/0", description="Rate limits and the revoked-token list")
     auth_url: str = "http://127.0.0.1:8001"
     production_url: str = "http://127.0.0.1:8002"
     orders_url: str = "http://127.0.0.1:8003"

@@ -73,10 +73,16 @@ class Timestamps:
     )
 
 
-def create_engine(url: str, *, pool_size: int = 10, application_name: str = "lathe") -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, application_name: str = "lathe", hide_parameters: bool = True
+) -> AsyncEngine:
+    """``hide_parameters``: statement parameters stay out of error messages and logs (a failed
+    insert would otherwise log what it inserted: a password hash, a person's name); services show
+    them in development only."""
     return create_async_engine(
         url,
         pool_size=pool_size,
+        hide_parameters=hide_parameters,
         max_overflow=pool_size,
         pool_pre_ping=True,
         # JSON/JSONB results parsed in Rust: the outbox relay reads thousands of header maps a second.

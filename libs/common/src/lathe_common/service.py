@@ -60,7 +60,10 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
-            settings.database_url, pool_size=settings.database_pool_size, application_name=f"lathe-{definition.name}"
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            application_name=f"lathe-{definition.name}",
+            hide_parameters=settings.environment != "development",
         )
         producer = create_producer(settings.kafka_bootstrap_servers, client_id=f"lathe-{definition.name}")
         await producer.start()

@@ -9,6 +9,8 @@ from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
+# What the deployment templates (deploy/k8s) put where a real secret belongs.
+PLACEHOLDER = "CHANGE_ME"
 
 
 def comma_separated(value: Any) -> Any:
@@ -54,14 +56,14 @@ class LatheSettings(BaseSettings):
             for name, field in type(self).model_fields.items()
             if isinstance(field.json_schema_extra, dict)
             and field.json_schema_extra.get("secret")
-            and getattr(self, name) == field.default
+            and (getattr(self, name) == field.default or PLACEHOLDER in str(getattr(self, name)))
         ]
         if defaults:
             prefix = self.model_config.get("env_prefix", "")
             names = ", ".join(f"{prefix}{name}".upper() for name in defaults)
             raise ValueError(
-                f"{names} still hold the development default; set them before running "
-                f"with ENVIRONMENT={self.environment}"
+                f"{names} still hold the development default or the {PLACEHOLDER} placeholder of the "
+                f"deployment templates; set them before running with ENVIRONMENT={self.environment}"
             )
         return self
 
@@ -82,7 +84,7 @@ class ServiceSettings(LatheSettings):
     auth_jwks_cache_seconds: float = Field(
         300.0, gt=0, description="Public keys are fetched again after this long, so a retired key stops verifying"
     )
-    redis_url: str = Field("redis://127.0.0.1:56379/0", description="Where the revoked-token list is read")
+    redis_url: str = secret("redis://127.0.0.1:56379/0", description="Where the revoked-token list is read")
     redis_timeout_seconds: float = Field(0.25, gt=0, description="Socket and connect timeout of the revocation check")
     trusted_proxies: TrustedProxies = Field(
         default_factory=list,
