@@ -181,10 +181,13 @@ def run() -> Result:
     return Result(
         benchmark="machine_ingestion",
         description=f"{MESSAGES:,} machine messages already in {TOPIC} (3 partitions) → recorded through the "
-        "batched consumer and every resulting event published from the outbox (two domain events per message: "
-        "step recorded, unit status changed); 'events/s' counts machine messages; floor: COPY of the same rows",
+        "batched consumer and every resulting event published from the outbox (one domain event per message, "
+        "step recorded, carrying the unit's new status); 'events/s' counts machine messages; "
+        "floor: COPY of the same rows",
         figures=[
-            Figure("ingestion", rate, "events/s", ">= 20000", rate >= 20_000),
+            # The goal as restated for a 2-core machine (issue 8's decisions); the durable floor it is also
+            # to be compared with is not measured yet: the COPY floor below is the older, unindexed one.
+            Figure("ingestion", rate, "events/s", ">= 10000", rate >= 10_000),
             Figure("COPY floor", floor_rate, "rows/s"),
             Figure("ratio ingestion/COPY", rate / floor_rate, "x", ">= 0.5", rate / floor_rate >= 0.5),
             Figure("ingestion time", seconds, "s"),

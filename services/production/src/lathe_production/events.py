@@ -91,27 +91,13 @@ class SerialsCreated(DomainEvent):
     serials: list[dict[str, Any]]  # {"id", "serial_number", "sequence_in_lot"}
 
 
-class SerialStatusChanged(DomainEvent):
-    event_type: ClassVar[str] = "lathe.production.serial.status-changed.v1"
-    topic: ClassVar[str] = SERIALS_TOPIC
-    aggregate_field: ClassVar[str] = "lot_id"  # with SerialsCreated: one LOT's serial events in order
-
-    id: uuid.UUID
-    serial_number: str
-    lot_id: uuid.UUID
-    lot_number: str
-    work_order_number: str | None
-    previous_status: str
-    status: str
-    current_step: int
-    rework_count: int
-
-
 PROCESS_DATA_TOPIC = "lathe.production.process-data.v1"
 
 
 class StepRecorded(DomainEvent):
-    """A process step was executed. Key: the serial's id, or the LOT's for LOT-level data."""
+    """A process step was executed. Key: the serial's id, or the LOT's for LOT-level data. It carries
+    the unit's status after the step (``serial_status``, ``rework_count``): a step announces one
+    event, and no separate status change."""
 
     event_type: ClassVar[str] = "lathe.production.step.recorded.v1"
     topic: ClassVar[str] = PROCESS_DATA_TOPIC

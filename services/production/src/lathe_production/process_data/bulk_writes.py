@@ -11,7 +11,6 @@ from sqlalchemy import Integer, String, Uuid, any_, bindparam, column, func, sel
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lathe_production.events import SerialStatusChanged
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.rules import LotStatus
 from lathe_production.outbox import outbox
@@ -129,20 +128,6 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
         lot = s.lot
         if s.starts_lot and lot.id in started:
             events.append(lot_moved(lot, LotStatus.CREATED, LotStatus.IN_PROGRESS))
-        if s.serial is not None and s.serial.status != s.previous:
-            events.append(
-                SerialStatusChanged(
-                    id=s.serial.id,
-                    serial_number=s.serial.serial_number,
-                    lot_id=lot.id,
-                    lot_number=lot.lot_number,
-                    work_order_number=lot.work_order_number,
-                    previous_status=s.previous,
-                    status=s.serial.status,
-                    current_step=s.serial.current_step,
-                    rework_count=s.serial.rework_count,
-                )
-            )
         if lot.id in completed and last_finisher.get(lot.id) is s:
             events.append(lot_moved(lot, LotStatus.IN_PROGRESS, LotStatus.COMPLETED))
         events.append(step_recorded(s.data, lot, s.serial))

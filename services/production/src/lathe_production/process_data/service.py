@@ -251,7 +251,7 @@ class StepRecorder:
             completed_at=completed_at,
             cycle_time_seconds=cycle,
         )
-        step = PlannedStep(data, lot, None, None)
+        step = PlannedStep(data, lot, None)
         if lot.status == LotStatus.CREATED.value:
             lot.status = LotStatus.IN_PROGRESS.value  # the batch's later executions see it started
             step.starts_lot = True
@@ -272,7 +272,7 @@ class StepRecorder:
                 moved.rework_count,
             )
             batch.serials[serial.serial_number] = after
-            step.serial, step.previous = after, serial.status
+            step.serial = after
             if moved.status in FINISHED:
                 step.finishes_unit = True
                 lot.finished_count += 1

@@ -88,7 +88,6 @@ class PlannedStep:
     data: StepData
     lot: LotState
     serial: SerialState | None
-    previous: str | None  # the unit's status before it
     starts_lot: bool = False
     finishes_unit: bool = False
 
