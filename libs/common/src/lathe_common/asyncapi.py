@@ -19,7 +19,9 @@ from lathe_common.service import ServiceDefinition
 
 DLQ_DESCRIPTION = (
     "Messages this consumer could not process: same key and body, with headers lathe_dlq_reason, "
-    "lathe_dlq_message, lathe_dlq_topic, lathe_dlq_partition, lathe_dlq_offset, lathe_dlq_consumer."
+    "lathe_dlq_message, lathe_dlq_topic, lathe_dlq_partition, lathe_dlq_offset, lathe_dlq_consumer; "
+    "a copy cut to fit the size limit has lathe_dlq_truncated and lathe_dlq_original_bytes, "
+    "the copy of a record with neither key nor value lathe_dlq_null_record."
 )
 
 
