@@ -8,6 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
+from lathe_common.outbox import operators as outbox_operators
 from lathe_common.settings import LatheSettings, ServiceSettings
 
 Command = Callable[[argparse.Namespace], None]
@@ -28,6 +29,7 @@ def run_cli(
     if migrations is not None:
         sub.add_parser("migrate", help="apply database migrations up to head")
         sub.add_parser("asyncapi", help="print the AsyncAPI document of the topics it consumes and publishes")
+        outbox_operators.configure(sub.add_parser("outbox", help="parked outbox rows: list them, republish one"))
     for name, (_, configure) in (commands or {}).items():
         p = sub.add_parser(name)
         if configure:
@@ -59,5 +61,8 @@ def run_cli(
 
         definition = importlib.import_module(app_path.split(":")[0]).definition
         print(json.dumps(asyncapi_document(definition), indent=2, sort_keys=True))
+    elif args.command == "outbox":
+        assert isinstance(settings, ServiceSettings) and schema is not None
+        raise SystemExit(outbox_operators.run(args, database_url=settings.database_url, schema=schema))
     else:
         (commands or {})[args.command][0](args)

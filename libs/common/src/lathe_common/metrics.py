@@ -27,8 +27,16 @@ CONSUMER_RETRIES = Counter(
     ["service", "consumer", "topic", "kind"],
 )
 MESSAGES_PUBLISHED = Counter("lathe_messages_published_total", "Events published from the outbox", ["service", "topic"])
-OUTBOX_FAILURES = Counter("lathe_outbox_publish_failures_total", "Failed outbox publish attempts", ["service"])
-OUTBOX_BACKLOG = Gauge("lathe_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_FAILURES = Counter(
+    "lathe_outbox_publish_failures_total",
+    "Failed outbox publish attempts, by outcome: retrying (transient) or parked (Kafka refuses the record)",
+    ["service", "outcome"],
+)
+OUTBOX_BACKLOG = Gauge("lathe_outbox_backlog", "Outbox rows waiting to be published (not parked)", ["service"])
+OUTBOX_PARKED = Gauge("lathe_outbox_parked", "Outbox rows parked for an operator", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "lathe_outbox_oldest_age_seconds", "Age of the oldest outbox row waiting to be published (0: none)", ["service"]
+)
 CONSUMER_LAG = Gauge(
     "lathe_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic", "partition"]
 )

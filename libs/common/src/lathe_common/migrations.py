@@ -92,3 +92,27 @@ def drop_plumbing_v1(schema: str) -> None:
 
     op.execute(f'DROP TABLE IF EXISTS "{schema}".inbox, "{schema}".outbox')
     op.execute(f'DROP FUNCTION IF EXISTS "{schema}".outbox_notify()')
+
+
+def upgrade_plumbing_v2(schema: str) -> None:
+    """Parked outbox rows are marked (``parked_at``, ``parked_reason``) instead of being inferred
+    from ``attempts``. Rows the v1 relay gave up on after 20 attempts, whatever the cause, are left
+    unparked: the relay tries them again and parks only those Kafka refuses on their merits."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True)), schema=schema)
+    op.add_column("outbox", sa.Column("parked_reason", sa.Text()), schema=schema)
+    # Named through the metadata's convention: ck_outbox_parked_with_reason, as PlumbingTables defines it.
+    op.create_check_constraint(
+        "parked_with_reason", "outbox", "(parked_at IS NULL) = (parked_reason IS NULL)", schema=schema
+    )
+
+
+def downgrade_plumbing_v2(schema: str) -> None:
+    from alembic import op
+
+    # The v1 relay skips rows with attempts >= 20: keep what was parked parked.
+    op.execute(f'UPDATE "{schema}".outbox SET attempts = GREATEST(attempts, 20) WHERE parked_at IS NOT NULL')
+    op.drop_column("outbox", "parked_reason", schema=schema)  # takes the CHECK constraint with it
+    op.drop_column("outbox", "parked_at", schema=schema)

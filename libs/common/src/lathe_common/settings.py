@@ -78,6 +78,11 @@ class ServiceSettings(LatheSettings):
     kafka_replication_factor: int = 1
     outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 1.0
+    outbox_max_event_bytes: int = Field(
+        1_000_000,
+        gt=0,
+        description="Largest event (payload, key and headers) Outbox.add accepts; keep it below Kafka's 1 MiB limits",
+    )
     consumers_enabled: bool = Field(True, description="false: serve the API only (e.g. extra API replicas)")
     inbox_retention_days: int = Field(30, description="keep longer than Kafka's topic retention")
     auth_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"

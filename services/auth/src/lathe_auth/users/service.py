@@ -12,11 +12,12 @@ from lathe_auth.events import UserCreated, UserDeactivated, UserUpdated
 from lathe_auth.passwords import check_policy, hashing
 from lathe_auth.roles import Role
 from lathe_auth.sessions.models import RefreshToken
+from lathe_auth.settings import settings
 from lathe_auth.tables import plumbing
 from lathe_auth.users.models import User
 from lathe_auth.users.schemas import UserCreate, UserUpdate
 
-outbox = Outbox(plumbing, source="lathe/auth")
+outbox = Outbox(plumbing, source="lathe/auth", max_event_bytes=settings.outbox_max_event_bytes)
 
 
 class Users(Repository[User]):
