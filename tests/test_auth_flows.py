@@ -5,6 +5,9 @@ because the gateway's strict per-address limit on them is the subject of its own
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import httpx
 import pytest
 
@@ -67,35 +70,92 @@ async def test_logout_revokes_the_access_token_and_the_refresh_family(accounts, 
     assert refresh.status_code == 401
 
 
-async def test_repeated_failures_lock_the_account_and_an_admin_unlocks_it(accounts, auth_url):
+def new_address() -> str:
+    # A documentation-range address per test: lockouts of separate tests and runs never meet.
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
+def sign_in(auth: httpx.AsyncClient, username: str, password: str, address: str, **headers: str):
+    # Straight to auth, which believes X-Forwarded-For from loopback (the gateway's address in
+    # the local stack): the request comes "from" ``address``, as the gateway would say.
+    return auth.post(
+        "/api/v1/auth/login",
+        json={"username": username, "password": password},
+        headers={"X-Forwarded-For": address, **headers},
+    )
+
+
+async def test_a_lockout_from_one_address_leaves_the_owner_in_from_another(accounts, auth):
     user = await accounts.create_user("operator")
-    async with httpx.AsyncClient(base_url=auth_url, timeout=10) as auth:
-        codes = [
-            (
-                await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": f"Wrong-{i}9x"})
-            ).json()["code"]
-            for i in range(5)
-        ]
-        assert codes == ["invalid_credentials"] * 5
-        locked = await auth.post(
-            "/api/v1/auth/login", json={"username": user["username"], "password": user["password"]}
-        )
-        assert locked.status_code == 401 and locked.json()["code"] == "account_locked"
-        assert int(locked.headers["retry-after"]) > 0
+    attacker, owner = new_address(), new_address()
+    codes = [(await sign_in(auth, user["username"], f"Wrong-{i}9x", attacker)).json()["code"] for i in range(5)]
+    assert codes == ["invalid_credentials"] * 5
 
-        unlocked = await auth.post(f"/api/v1/users/{user['id']}/unlock", headers=bearer(await accounts.admin_token()))
-        assert unlocked.status_code == 200
-    assert (await accounts.login(user["username"], user["password"]))["access_token"]
+    # Locked from the attacker's address: even the right password gets the wrong-password answer.
+    locked = await sign_in(auth, user["username"], user["password"], attacker)
+    assert locked.status_code == 401 and locked.json()["code"] == "invalid_credentials"
+    assert "retry-after" not in locked.headers
+    # The owner, elsewhere, is not locked out.
+    assert (await sign_in(auth, user["username"], user["password"], owner)).status_code == 200
+
+    unlocked = await auth.post(f"/api/v1/users/{user['id']}/unlock", headers=bearer(await accounts.admin_token()))
+    assert unlocked.status_code == 200
+    assert (await sign_in(auth, user["username"], user["password"], attacker)).status_code == 200
 
 
-async def test_unknown_user_and_wrong_password_look_the_same(auth_url, accounts):
+async def test_concurrent_wrong_passwords_are_each_counted(accounts, auth):
     user = await accounts.create_user("viewer")
-    async with httpx.AsyncClient(base_url=auth_url, timeout=10) as auth:
-        ghost = await auth.post("/api/v1/auth/login", json={"username": "nobody-here", "password": "Whatever-1x"})
-        wrong = await auth.post("/api/v1/auth/login", json={"username": user["username"], "password": "Whatever-1x"})
-    assert ghost.status_code == wrong.status_code == 401
-    assert ghost.json()["code"] == wrong.json()["code"] == "invalid_credentials"
-    assert ghost.json()["detail"] == wrong.json()["detail"]
+    address = new_address()
+    burst = await asyncio.gather(*(sign_in(auth, user["username"], f"Wrong-{i}9x", address) for i in range(4)))
+    assert [r.status_code for r in burst] == [401] * 4
+    await sign_in(auth, user["username"], "Wrong-49x", address)  # the fifth: locked, if none was lost
+    assert (await sign_in(auth, user["username"], user["password"], address)).status_code == 401
+
+
+async def test_unknown_wrong_and_locked_accounts_get_byte_identical_answers(accounts, auth):
+    locked_user, other_user = await accounts.create_user("viewer"), await accounts.create_user("viewer")
+    address = new_address()
+    for i in range(5):
+        await sign_in(auth, locked_user["username"], f"Wrong-{i}9x", address)
+    same_id = {"X-Request-ID": uuid.uuid4().hex}  # request ids aside, nothing may differ
+
+    answers = {
+        "unknown account": await sign_in(auth, f"nobody-{uuid.uuid4().hex[:8]}", "Whatever-1x", address, **same_id),
+        "wrong password": await sign_in(auth, other_user["username"], "Whatever-1x", address, **same_id),
+        "locked account": await sign_in(auth, locked_user["username"], locked_user["password"], address, **same_id),
+    }
+
+    def shape(response: httpx.Response) -> tuple:
+        headers = sorted((k, v) for k, v in response.headers.items() if k != "date")
+        return response.status_code, headers, response.content
+
+    assert answers["unknown account"].status_code == 401
+    assert answers["unknown account"].json()["code"] == "invalid_credentials"
+    assert shape(answers["unknown account"]) == shape(answers["wrong password"]) == shape(answers["locked account"])
+
+
+async def test_wrong_current_passwords_lock_password_changes_and_sign_ins_from_that_address(accounts, auth):
+    user = await accounts.create_user("engineer")
+    token = (await accounts.login(user["username"], user["password"]))["access_token"]
+    guesser, elsewhere = new_address(), new_address()
+
+    async def change(current: str, address: str) -> httpx.Response:
+        return await auth.put(
+            "/api/v1/auth/me/password",
+            json={"current_password": current, "new_password": "Brand-New-42"},
+            headers={**bearer(token), "X-Forwarded-For": address},
+        )
+
+    wrong = [await change(f"Guess-{i}-Nope", guesser) for i in range(5)]
+    assert [(r.status_code, r.json()["code"]) for r in wrong] == [(422, "wrong_password")] * 5
+    refused = await change(user["password"], guesser)  # even the right one, while locked
+    assert refused.status_code == 429 and refused.json()["code"] == "account_locked"
+    assert int(refused.headers["retry-after"]) > 0
+    # The same lockout as sign-ins: from this address those are refused too.
+    assert (await sign_in(auth, user["username"], user["password"], guesser)).status_code == 401
+
+    assert (await change(user["password"], elsewhere)).status_code == 204
+    assert (await sign_in(auth, user["username"], "Brand-New-42", elsewhere)).status_code == 200
 
 
 async def test_users_admin_filters_paginates_and_deactivates(accounts, gateway):

@@ -101,3 +101,14 @@ def test_a_second_store_on_the_same_directory_sees_a_rotation(tmp_path):
     second.ensure()
     kid = first.rotate()
     assert second.active().kid == kid
+
+
+def test_retry_after_is_whole_seconds_and_never_zero():
+    from datetime import UTC, datetime, timedelta
+
+    from lathe_auth.sessions.lockouts import retry_after_seconds
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_seconds(now + timedelta(seconds=899.2), now) == 900
+    assert retry_after_seconds(now + timedelta(milliseconds=1), now) == 1
+    assert retry_after_seconds(now, now) == 1

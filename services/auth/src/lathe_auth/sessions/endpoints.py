@@ -5,6 +5,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, status
 from lathe_common.auth import PUBLIC, CurrentPrincipal
+from lathe_common.client_address import client_address
 from lathe_common.db import SessionDep
 from lathe_common.errors import InvalidInput
 from pydantic import ValidationError
@@ -25,6 +26,15 @@ def _sessions(session: SessionDep, request: Request) -> Sessions:
 
 
 SessionsDep = Annotated[Sessions, Depends(_sessions)]
+
+
+def _client_address(request: Request) -> str:
+    # X-Forwarded-For believed only from TRUSTED_PROXIES (the gateway, which puts the address it
+    # determined there); the lockout counts per account and this address.
+    return client_address(request, settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(_client_address)]
 
 _LOGIN_BODY: dict[str, Any] = {
     "requestBody": {
@@ -54,9 +64,9 @@ async def _credentials(request: Request) -> LoginRequest:
 
 
 @router.post("/login", response_model=TokenPair, dependencies=[PUBLIC], openapi_extra=_LOGIN_BODY)
-async def login(request: Request, sessions: SessionsDep) -> TokenPair:
+async def login(request: Request, sessions: SessionsDep, address: ClientAddress) -> TokenPair:
     credentials = await _credentials(request)
-    return await sessions.login(credentials.username, credentials.password)
+    return await sessions.login(credentials.username, credentials.password, address)
 
 
 @router.post("/refresh", response_model=TokenPair, dependencies=[PUBLIC])
@@ -78,8 +88,10 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
 
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep) -> None:
-    await sessions.change_password(principal, body.current_password, body.new_password)
+async def change_password(
+    body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep, address: ClientAddress
+) -> None:
+    await sessions.change_password(principal, body.current_password, body.new_password, address)
 
 
 @jwks_router.get("/.well-known/jwks.json", dependencies=[PUBLIC], summary="Public keys that verify access tokens")

@@ -2,8 +2,11 @@
 
 Checking a password is slow on purpose (argon2), so it never runs under a row lock or on the
 event loop: the stored hash is read in a short session of its own, verified in a worker thread
-(``passwords.hashing``), and only then is the outcome applied in the request's transaction with
-a brief row lock, re-checking that the hash did not change in between.
+(``passwords.hashing``), and only then is the outcome applied in the request's transaction under
+the account's row lock (so attempts on one account are decided one at a time), re-checking that
+the hash did not change in between. Wrong passwords count per account and client address
+(``lockouts``). A sign-in answers an unknown account, a wrong password, an inactive account and
+a locked one identically, so its answers never tell whether an account exists.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as redis
 from lathe_common.auth import REVOKED_JTI_KEY, Principal
-from lathe_common.errors import InvalidInput, Unauthorized
+from lathe_common.errors import InvalidInput, TooManyRequests, Unauthorized
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lathe_auth.keys import KeyStore
 from lathe_auth.passwords import DUMMY_HASH, check_policy, hashing
+from lathe_auth.sessions.lockouts import Lockouts, retry_after_seconds
 from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.sessions.schemas import TokenPair
 from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
@@ -32,6 +36,15 @@ logger = logging.getLogger(__name__)
 
 def _invalid_credentials(**kw: object) -> Unauthorized:
     return Unauthorized("The username or password is wrong.", code="invalid_credentials", **kw)
+
+
+def _locked(locked_until: datetime) -> TooManyRequests:
+    retry_after = retry_after_seconds(locked_until, datetime.now(UTC))
+    return TooManyRequests(
+        f"Too many wrong passwords from this address; try again in {retry_after} s.",
+        code="account_locked",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @dataclass(frozen=True)
@@ -47,38 +60,40 @@ class Sessions:
     settings: AuthSettings
     reader: async_sessionmaker[AsyncSession]  # short reads of their own, released before hashing
 
-    async def _stored_password(self, condition: object) -> StoredPassword | None:
-        async with self.reader() as reader:
-            row = (await reader.execute(select(User.id, User.password_hash).where(condition))).one_or_none()
+    def _lockouts(self, session: AsyncSession) -> Lockouts:
+        return Lockouts(session, self.settings.lockout_threshold, self.settings.lockout_seconds)
+
+    @staticmethod
+    async def _stored_password(session: AsyncSession, condition: object) -> StoredPassword | None:
+        row = (await session.execute(select(User.id, User.password_hash).where(condition))).one_or_none()
         return StoredPassword(row.id, row.password_hash) if row is not None else None
 
-    async def login(self, username: str, password: str) -> TokenPair:
-        stored = await self._stored_password(func.lower(User.username) == username.lower())
+    async def _lock_account(self, stored: StoredPassword) -> User | None:
+        """The account under its row lock, or None if its password changed since ``stored`` was read."""
+        user = await self.session.get(User, stored.user_id, with_for_update=True)
+        return user if user is not None and user.password_hash == stored.password_hash else None
+
+    async def login(self, username: str, password: str, address: str) -> TokenPair:
+        async with self.reader() as reader:
+            stored = await self._stored_password(reader, func.lower(User.username) == username.lower())
         if stored is None:
             await hashing.verify(DUMMY_HASH, password)  # the same work as for a real account
             raise _invalid_credentials()
         password_ok = await hashing.verify(stored.password_hash, password)
-        user = await self.session.get(User, stored.user_id, with_for_update=True)
-        if user is None or user.password_hash != stored.password_hash:
+        user = await self._lock_account(stored)
+        if user is None:
             raise _invalid_credentials()  # changed while we were hashing: what we verified is stale
         now = datetime.now(UTC)
-        if user.locked_until is not None and user.locked_until > now:
-            retry_after = int((user.locked_until - now).total_seconds()) + 1
-            raise Unauthorized(
-                "Too many failed logins; the account is locked for a while.",
-                code="account_locked",
-                headers={"Retry-After": str(retry_after)},
-            )
-        if not password_ok or not user.is_active:
-            if not password_ok:
-                user.failed_logins += 1
-                if user.failed_logins >= self.settings.lockout_threshold:
-                    user.locked_until = now + timedelta(seconds=self.settings.lockout_seconds)
-                    user.failed_logins = 0
-                    logger.warning("account %s locked after repeated failed logins", user.username)
+        lockouts = self._lockouts(self.session)
+        if await lockouts.locked_until(user.id, address, now) is not None:
+            raise _invalid_credentials()  # not "locked": that would tell an outsider the account exists
+        if not password_ok:
+            if await lockouts.record_failure(user.id, address, now) is not None:
+                logger.warning("account %s locked for %s after repeated wrong passwords", user.username, address)
             raise _invalid_credentials(persist_changes=True)
-        user.failed_logins = 0
-        user.locked_until = None
+        if not user.is_active:
+            raise _invalid_credentials()
+        await lockouts.forget(user.id, address)
         user.last_login_at = now
         return await self._issue(user, family_id=uuid.uuid4())
 
@@ -123,24 +138,38 @@ class Sessions:
                 # The refresh family is revoked regardless; the access token then lapses on its own.
                 logger.warning("could not record revoked token %s in Redis", principal.token_id, exc_info=True)
 
-    async def change_password(self, principal: Principal, current_password: str, new_password: str) -> None:
-        stored = await self._stored_password(User.id == uuid.UUID(principal.user_id))
+    async def change_password(
+        self, principal: Principal, current_password: str, new_password: str, address: str
+    ) -> None:
+        """Wrong current passwords count toward the sign-in lockout of this account and address;
+        while it is locked, a change is refused with 429 and Retry-After (the caller is signed in,
+        so saying so tells nothing new)."""
+        user_id = uuid.UUID(principal.user_id)
+        async with self.reader() as reader:
+            stored = await self._stored_password(reader, User.id == user_id)
+            locked_until = await self._lockouts(reader).locked_until(user_id, address, datetime.now(UTC))
         if stored is None:
             raise Unauthorized("The account no longer exists.", code="account_inactive")
-        if not await hashing.verify(stored.password_hash, current_password):
+        if locked_until is not None:
+            raise _locked(locked_until)
+        current_ok = await hashing.verify(stored.password_hash, current_password)
+        new_hash = None
+        if current_ok:
+            check_policy(new_password)
+            new_hash = await hashing.hash(new_password)
+        if await self._lock_account(stored) is None:
+            # Changed since we read it (another change won): the current password we checked is stale.
             raise InvalidInput("The current password is wrong.", code="wrong_password")
-        check_policy(new_password)
-        new_hash = await hashing.hash(new_password)
-        # Guarded: a change that raced us since we verified the current password wins, not ours.
-        changed = await self.session.scalar(
-            update(User)
-            .where(User.id == stored.user_id, User.password_hash == stored.password_hash)
-            .values(password_hash=new_hash)
-            .returning(User.id)
-        )
-        if changed is None:
-            raise InvalidInput("The current password is wrong.", code="wrong_password")
-        await self.revoke_all_for_user(stored.user_id)  # sign out everywhere else
+        now = datetime.now(UTC)
+        lockouts = self._lockouts(self.session)
+        if (locked_until := await lockouts.locked_until(user_id, address, now)) is not None:
+            raise _locked(locked_until)
+        if new_hash is None:
+            await lockouts.record_failure(user_id, address, now)
+            raise InvalidInput("The current password is wrong.", code="wrong_password", persist_changes=True)
+        await self.session.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
+        await lockouts.forget(user_id, address)
+        await self.revoke_all_for_user(user_id)  # sign out everywhere else
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from lathe_auth.events import UserCreated, UserDeactivated, UserUpdated
 from lathe_auth.passwords import check_policy, hashing
 from lathe_auth.roles import Role
+from lathe_auth.sessions.lockouts import Lockouts
 from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.settings import settings
 from lathe_auth.tables import plumbing
@@ -96,9 +97,9 @@ class Users(Repository[User]):
         return user
 
     async def unlock(self, user_id: str) -> User:
+        """Lifts the account's lockouts from every address."""
         user = await self.get(user_id, for_update=True)
-        user.locked_until = None
-        user.failed_logins = 0
+        await Lockouts(self.session, settings.lockout_threshold, settings.lockout_seconds).unlock(user.id)
         return user
 
     async def _deactivated(self, user: User) -> None:
