@@ -51,7 +51,8 @@ async def user_id(superuser_dsn: str, username: str) -> str:
 
 
 async def audit_entries(gateway, subject: str, token: str) -> int:
-    response = await gateway.get("/api/v1/audit-logs", params={"subject": subject}, headers=bearer(token))
+    params = {"subject": subject, "count": "exact"}
+    response = await gateway.get("/api/v1/audit-logs", params=params, headers=bearer(token))
     assert response.status_code == 200
     return response.json()["total"]
 

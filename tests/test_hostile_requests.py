@@ -13,14 +13,8 @@ from .conftest import SERVICE_PORTS, bearer
 
 pytestmark = pytest.mark.e2e
 
-LISTS = [
-    "/api/v1/users",
-    "/api/v1/lots",
-    "/api/v1/serials",
-    "/api/v1/processes",
-    "/api/v1/process-data",
-    "/api/v1/audit-logs",
-]
+OFFSET_LISTS = ["/api/v1/users", "/api/v1/processes", "/api/v1/product-models"]
+CURSOR_LISTS = ["/api/v1/lots", "/api/v1/serials", "/api/v1/process-data", "/api/v1/audit-logs"]
 
 
 def problem_code(response: httpx.Response) -> str:
@@ -33,12 +27,32 @@ async def admin(accounts) -> dict[str, str]:
     return bearer(await accounts.admin_token())
 
 
-@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("path", OFFSET_LISTS)
 async def test_offsets_beyond_any_sensible_page_are_refused_on_every_list(gateway, admin, path):
-    for offset in (2**64, 2**63, 1_000_001):
+    for offset in (2**64, 2**63, 1_000_001, -1):
         response = await gateway.get(path, params={"offset": offset}, headers=admin)
         assert response.status_code == 422 and problem_code(response) == "validation_error", (offset, response.text)
     assert (await gateway.get(path, params={"offset": 1_000_000, "limit": 1}, headers=admin)).status_code == 200
+
+
+@pytest.mark.parametrize("path", [*OFFSET_LISTS, *CURSOR_LISTS])
+async def test_page_sizes_outside_their_bounds_are_refused(gateway, admin, path):
+    for limit in (0, 501, 2**64):
+        response = await gateway.get(path, params={"limit": limit}, headers=admin)
+        assert response.status_code == 422 and problem_code(response) == "validation_error", (limit, response.text)
+
+
+@pytest.mark.parametrize("path", CURSOR_LISTS)
+async def test_cursors_that_no_list_gave_out_are_refused(gateway, admin, path):
+    first = (await gateway.get(path, params={"limit": 1}, headers=admin)).json()
+    assert first["next"], "the list has more than one row"
+    other = "WyJzb21ldGhpbmctZWxzZSIsWzFdXQ"  # ["something-else",[1]]
+    for cursor in ("not base64!", "AAAA", other, first["next"][:-4] + "AAAA", "x" * 2000):
+        response = await gateway.get(path, params={"cursor": cursor}, headers=admin)
+        assert response.status_code == 422, (cursor, response.text)
+        assert problem_code(response) in ("invalid_cursor", "validation_error")
+    follows = await gateway.get(path, params={"limit": 1, "cursor": first["next"]}, headers=admin)
+    assert follows.status_code == 200 and follows.json()["items"] != first["items"]
 
 
 async def test_sign_in_without_a_body_or_with_nul_is_a_client_error(gateway):

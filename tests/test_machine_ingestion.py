@@ -187,7 +187,11 @@ async def test_one_lot_finished_at_once_by_every_partition_and_by_rest_completes
         return found if found["status"] == "COMPLETED" else None
 
     assert await eventually(completed, timeout=60)
-    units_now = (await gateway.get("/api/v1/serials", params={"lot": lot["id"], "limit": 100}, headers=engineer)).json()
+    units_now = (
+        await gateway.get(
+            "/api/v1/serials", params={"lot": lot["id"], "limit": 100, "count": "exact"}, headers=engineer
+        )
+    ).json()
     assert units_now["total"] == units and {u["status"] for u in units_now["items"]} == {"PASSED"}
 
     async def lot_events() -> list[str] | None:

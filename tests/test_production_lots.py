@@ -67,7 +67,9 @@ async def test_lot_capacity_holds_under_concurrent_serial_requests(gateway, engi
     after = (await gateway.get(f"/api/v1/lots/{lot['lot_number']}", headers=engineer)).json()
     assert after["serial_count"] == 90
     serials = (
-        await gateway.get("/api/v1/serials", params={"lot": lot["lot_number"], "limit": 500}, headers=engineer)
+        await gateway.get(
+            "/api/v1/serials", params={"lot": lot["lot_number"], "limit": 500, "count": "exact"}, headers=engineer
+        )
     ).json()
     assert serials["total"] == 90
     assert sorted(s["sequence_in_lot"] for s in serials["items"]) == list(range(1, 91))
@@ -135,7 +137,7 @@ async def test_lots_filter_by_status_model_work_order_and_date(gateway, engineer
     assert [x["id"] for x in found["items"]] == [lot["id"]]
     day = lot["production_date"]
     params = {"model_code": model_code, "status": "CREATED", "date_from": day, "date_to": day, "limit": 1}
-    page = (await gateway.get("/api/v1/lots", params=params, headers=engineer)).json()
+    page = (await gateway.get("/api/v1/lots", params={**params, "count": "exact"}, headers=engineer)).json()
     assert page["limit"] == 1 and page["total"] >= 1
 
 

@@ -1,4 +1,5 @@
-"""The generic part of every service's data access: fetch by id or 404, filtered pages."""
+"""The generic part of every service's data access: fetch by id or 404, filtered pages (by offset
+for small lists, by cursor for lists that grow without bound)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from lathe_common.errors import NotFound
+from lathe_common.keyset import CursorParams, Keyset, KeysetPage, keyset_page
 from lathe_common.pagination import PageParams, paginate
 
 M = TypeVar("M", bound=DeclarativeBase)
@@ -65,6 +67,17 @@ class Repository(Generic[M]):
         pattern = f"%{text.lower()}%"
         return statement.where(or_(*(func.lower(column).like(pattern) for column in columns)))
 
+    def filtered(
+        self, equal: Mapping[InstrumentedAttribute[Any], Any] | None, statement: Select[Any] | None = None
+    ) -> Select[Any]:
+        """``statement`` (default: every row) where each column equals its value; None values are
+        skipped, so optional query parameters pass straight in."""
+        statement = statement if statement is not None else select(self.model)
+        for column, value in (equal or {}).items():
+            if value is not None:
+                statement = statement.where(column == value)
+        return statement
+
     async def page(
         self,
         page: PageParams,
@@ -72,9 +85,16 @@ class Repository(Generic[M]):
         equal: Mapping[InstrumentedAttribute[Any], Any] | None = None,
         statement: Select[Any] | None = None,
     ) -> tuple[list[M], int]:
-        """One page; ``equal`` filters skip None values, so optional query parameters pass straight in."""
-        statement = statement if statement is not None else select(self.model)
-        for column, value in (equal or {}).items():
-            if value is not None:
-                statement = statement.where(column == value)
-        return await paginate(self.session, statement, page)
+        """One page by offset, with the total: for lists that stay small."""
+        return await paginate(self.session, self.filtered(equal, statement), page)
+
+    async def keyset_page(
+        self,
+        params: CursorParams,
+        keyset: Keyset,
+        *,
+        equal: Mapping[InstrumentedAttribute[Any], Any] | None = None,
+        statement: Select[Any] | None = None,
+    ) -> KeysetPage:
+        """One page after a cursor, in ``keyset``'s order: for lists that grow without bound."""
+        return await keyset_page(self.session, self.filtered(equal, statement), keyset, params)

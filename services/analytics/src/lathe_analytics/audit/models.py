@@ -19,6 +19,8 @@ class AuditLog(Base):
         Index("ix_audit_log_subject", "subject"),
         Index("ix_audit_log_event_type_time", "event_type", "occurred_at"),
         Index("ix_audit_log_actor_time", "actor", "occurred_at"),
+        Index("ix_audit_log_time_id", "occurred_at", "id"),  # the trail, newest first, by cursor
+        Index("ix_audit_log_correlation_id", "correlation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

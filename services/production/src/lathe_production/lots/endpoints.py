@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from lathe_common.auth import requires
 from lathe_common.db import SessionDep
-from lathe_common.pagination import Page, PageDep
+from lathe_common.keyset import CursorDep, CursorPage
 
 from lathe_production.lots.rules import LotStatus, Shift
 from lathe_production.lots.schemas import (
@@ -32,18 +32,18 @@ async def create_lot(body: LotCreate, session: SessionDep) -> LotRead:
     return LotRead.model_validate(await Lots(session, settings).create(body))
 
 
-@router.get("", response_model=Page[LotRead], dependencies=READ)
+@router.get("", response_model=CursorPage[LotRead], dependencies=READ, summary="LOTs, newest first")
 async def list_lots(
     session: SessionDep,
-    page: PageDep,
+    page: CursorDep,
     status: LotStatus | None = None,
     model_code: str | None = None,
     work_order_number: str | None = None,
     shift: Shift | None = None,
     date_from: Annotated[date | None, Query(description="production date on or after")] = None,
     date_to: Annotated[date | None, Query(description="production date on or before")] = None,
-) -> Page[LotRead]:
-    rows, total = await Lots(session, settings).search(
+) -> CursorPage[LotRead]:
+    found = await Lots(session, settings).search(
         page,
         status=status,
         model_code=model_code,
@@ -52,7 +52,7 @@ async def list_lots(
         date_from=date_from,
         date_to=date_to,
     )
-    return Page(items=[LotRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
+    return found.answer([LotRead.model_validate(r) for r in found.rows], page.limit)
 
 
 @router.get("/{lot}", response_model=LotRead, dependencies=READ, summary="A LOT by id or LOT number")
@@ -82,17 +82,17 @@ async def create_serials(lot: str, body: SerialsCreate, session: SessionDep) -> 
     )
 
 
-@serials_router.get("", response_model=Page[SerialRead], dependencies=READ)
+@serials_router.get("", response_model=CursorPage[SerialRead], dependencies=READ, summary="Units, by serial number")
 async def list_serials(
     session: SessionDep,
-    page: PageDep,
+    page: CursorDep,
     lot: Annotated[str | None, Query(description="LOT id or number")] = None,
     status: str | None = None,
     q: Annotated[str | None, Query(max_length=80, description="part of the serial number")] = None,
-) -> Page[SerialRead]:
+) -> CursorPage[SerialRead]:
     lot_id = (await Lots(session, settings).find(lot)).id if lot else None
-    rows, total = await Serials(session).search(page, lot_id=lot_id, status=status, q=q)
-    return Page(items=[SerialRead.model_validate(s) for s in rows], total=total, limit=page.limit, offset=page.offset)
+    found = await Serials(session).search(page, lot_id=lot_id, status=status, q=q)
+    return found.answer([SerialRead.model_validate(s) for s in found.rows], page.limit)
 
 
 @serials_router.get("/{serial_number}", response_model=SerialRead, dependencies=READ)

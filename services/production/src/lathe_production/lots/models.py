@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from lathe_common.db import Timestamps
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lathe_production.tables import Base
@@ -14,6 +14,7 @@ from lathe_production.tables import Base
 class Lot(Timestamps, Base):
     __tablename__ = "lots"
     __table_args__ = (
+        Index("ix_lots_created_id", "created_at", "id"),  # the list, newest first, by cursor
         # The capacity invariant lives in the database: no interleaving of requests can break it.
         CheckConstraint("serial_count >= 0 AND serial_count <= target_quantity", name="serial_count_within_target"),
         CheckConstraint("target_quantity > 0", name="target_quantity_positive"),

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, InvalidInput, NotFound
-from lathe_common.pagination import PageParams
+from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +30,9 @@ from lathe_production.product_models.service import ProductModels
 from lathe_production.settings import ProductionSettings
 
 SERIALS_PER_EVENT = 1000
+# Lists that grow without bound are read by cursor, each order backed by an index.
+NEWEST_LOTS_FIRST = Keyset("lots", (Lot.created_at, Lot.id))
+BY_SERIAL_NUMBER = Keyset("serials", (Serial.serial_number,), descending=False)
 _STATUS_TIMESTAMP = {
     LotStatus.IN_PROGRESS: "started_at",
     LotStatus.COMPLETED: "completed_at",
@@ -50,7 +53,7 @@ class Lots(Repository[Lot]):
 
     async def search(
         self,
-        page: PageParams,
+        params: CursorParams,
         *,
         status: LotStatus | None,
         model_code: str | None,
@@ -58,8 +61,8 @@ class Lots(Repository[Lot]):
         shift: str | None,
         date_from: date | None,
         date_to: date | None,
-    ) -> tuple[list[Lot], int]:
-        statement = select(Lot).order_by(Lot.created_at.desc(), Lot.lot_number.desc())
+    ) -> KeysetPage:
+        statement = select(Lot)
         if date_from is not None:
             statement = statement.where(Lot.production_date >= date_from)
         if date_to is not None:
@@ -70,7 +73,7 @@ class Lots(Repository[Lot]):
             Lot.work_order_number: work_order_number,
             Lot.shift: shift,
         }
-        return await self.page(page, equal=equal, statement=statement)
+        return await self.keyset_page(params, NEWEST_LOTS_FIRST, equal=equal, statement=statement)
 
     async def create(self, data: LotCreate) -> Lot:
         cfg = self.settings
@@ -239,9 +242,8 @@ class Serials(Repository[Serial]):
         return serial
 
     async def search(
-        self, page: PageParams, *, lot_id: uuid.UUID | None, status: str | None, q: str | None
-    ) -> tuple[list[Serial], int]:
-        statement = self.containing(
-            select(Serial).order_by(Serial.lot_id, Serial.sequence_in_lot), q, Serial.serial_number
-        )
-        return await self.page(page, equal={Serial.lot_id: lot_id, Serial.status: status}, statement=statement)
+        self, params: CursorParams, *, lot_id: uuid.UUID | None, status: str | None, q: str | None
+    ) -> KeysetPage:
+        statement = self.containing(select(Serial), q, Serial.serial_number)
+        equal = {Serial.lot_id: lot_id, Serial.status: status}
+        return await self.keyset_page(params, BY_SERIAL_NUMBER, equal=equal, statement=statement)

@@ -6,13 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from lathe_common.auth import requires
 from lathe_common.db import SessionDep
-from lathe_common.pagination import Page, PageDep, paginate
-from sqlalchemy import select
+from lathe_common.keyset import CursorDep, CursorPage
 
-from lathe_production.lots.models import Serial
-from lathe_production.lots.service import Lots, Serials
+from lathe_production.process_data.history import StepFilter, StepHistory
 from lathe_production.process_data.judging import StepResult
-from lathe_production.process_data.models import ProcessData
 from lathe_production.process_data.schemas import ProcessDataRead, StepExecution, StepRecorded
 from lathe_production.process_data.service import Recorded, StepRecorder
 from lathe_production.settings import settings
@@ -49,10 +46,10 @@ async def record_step(body: StepExecution, session: SessionDep, response: Respon
     return _answer(recorded)
 
 
-@router.get("", response_model=Page[ProcessDataRead], dependencies=READ)
+@router.get("", response_model=CursorPage[ProcessDataRead], dependencies=READ, summary="Step executions, newest first")
 async def list_process_data(
     session: SessionDep,
-    page: PageDep,
+    page: CursorDep,
     process_code: str | None = None,
     lot: Annotated[str | None, Query(description="LOT id or number")] = None,
     serial_number: str | None = None,
@@ -60,27 +57,10 @@ async def list_process_data(
     result: StepResult | None = None,
     since: Annotated[datetime | None, Query(description="completed at or after")] = None,
     until: Annotated[datetime | None, Query(description="completed before")] = None,
-) -> Page[ProcessDataRead]:
-    statement = select(ProcessData).order_by(ProcessData.completed_at.desc(), ProcessData.id)
-    if lot:
-        statement = statement.where(ProcessData.lot_id == (await Lots(session, settings).find(lot)).id)
-    if serial_number:
-        statement = statement.where(ProcessData.serial_id == (await Serials(session).by_number(serial_number)).id)
-    for column, value in {
-        ProcessData.process_code: process_code,
-        ProcessData.operator: operator,
-        ProcessData.result: result.value if result else None,
-    }.items():
-        if value is not None:
-            statement = statement.where(column == value)
-    if since is not None:
-        statement = statement.where(ProcessData.completed_at >= since)
-    if until is not None:
-        statement = statement.where(ProcessData.completed_at < until)
-    rows, total = await paginate(session, statement, page)
-    return Page(
-        items=[ProcessDataRead.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
-    )
+) -> CursorPage[ProcessDataRead]:
+    where = StepFilter(process_code, lot, serial_number, operator, result, since, until)
+    found = await StepHistory(session).search(page, where)
+    return found.answer([ProcessDataRead.model_validate(r) for r in found.rows], page.limit)
 
 
 @history_router.get(
@@ -90,10 +70,4 @@ async def list_process_data(
     summary="Every step execution of a unit, in the order they happened",
 )
 async def serial_history(serial_number: str, session: SessionDep) -> list[ProcessDataRead]:
-    serial: Serial = await Serials(session).by_number(serial_number)
-    rows = await session.scalars(
-        select(ProcessData)
-        .where(ProcessData.serial_id == serial.id)
-        .order_by(ProcessData.completed_at, ProcessData.recorded_at)
-    )
-    return [ProcessDataRead.model_validate(r) for r in rows]
+    return [ProcessDataRead.model_validate(r) for r in await StepHistory(session).of_serial(serial_number)]

@@ -21,6 +21,7 @@ class ProcessData(Base):
         Index("ix_process_data_lot_time", "lot_id", "completed_at"),
         Index("ix_process_data_process_time", "process_id", "completed_at"),
         Index("ix_process_data_operator_time", "operator", "completed_at"),
+        Index("ix_process_data_time_id", "completed_at", "id"),  # the list, newest first, by cursor
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
