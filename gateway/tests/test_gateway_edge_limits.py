@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 
@@ -66,3 +68,27 @@ async def test_a_service_s_own_address_in_location_never_reaches_the_client(star
     assert response.status_code == 307
     assert response.headers["location"] == "/api/v1/lots?limit=5"
     assert "127.0.0.1" not in str(response.headers)
+
+
+async def test_a_saturated_service_sheds_at_once_and_the_others_are_unaffected(start_gateway, signing_key, upstreams):
+    release = asyncio.Event()
+
+    async def slow_production(service: str, request: web.Request) -> web.StreamResponse:
+        if service == "production":
+            await release.wait()
+        return web.json_response({"service": service})
+
+    upstreams.respond = slow_production
+    gateway = await start_gateway(max_in_flight_per_service=2, admission_wait_seconds=0.05)
+    headers = _bearer(signing_key.mint())
+    waiting = [asyncio.create_task(gateway.get("/api/v1/lots", headers=headers)) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    shed = await gateway.get("/api/v1/lots", headers=headers)
+    other = await gateway.get("/api/v1/users", headers=headers)
+    release.set()
+    served = await asyncio.gather(*waiting)
+
+    assert shed.status_code == 503 and shed.json()["code"] == "overloaded" and shed.headers["retry-after"] == "1"
+    assert other.status_code == 200 and other.json()["service"] == "auth"
+    assert [r.status_code for r in served] == [200, 200]
+    assert sum(1 for r in upstreams.received if r.service == "production") == 2  # the shed one never reached it

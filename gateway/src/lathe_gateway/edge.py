@@ -13,7 +13,9 @@ place and in the same order, what the generic stack does for the gateway's own e
 4. the access policy (token, revocation, rate limit) and its problem+json refusals;
 5. the body limit (413 ``payload_too_large``, as ``lathe_common.request_guard`` applies it in the
    services: declared or streamed, never more than the limit buffered);
-6. forwarding (``proxy``).
+6. admission control per service (``lathe_common.admission``: 503 ``overloaded`` with
+   ``Retry-After`` when the service already has its share of requests in flight);
+7. forwarding (``proxy``).
 
 Everything else (``/health/*``, ``/metrics``, ``/docs``, ``/openapi.json``, paths that route
 nowhere, which get 404 ``route_not_found`` once a token is checked) goes on to the FastAPI app.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lathe_common import context
+from lathe_common.admission import Admission
 from lathe_common.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, clean_request_id
 from lathe_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from lathe_common.request_guard import (
@@ -58,6 +61,9 @@ class Runtime:
     upstreams: dict[str, Upstream]
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_limits: dict[str, int] = field(default_factory=dict)  # path prefix -> bytes, where more is legitimate
+    # Per service: requests forwarded at once; beyond them, a short wait and then 503 overloaded, so
+    # one slow service neither queues requests past their clients' timeouts nor starves the others.
+    admissions: dict[str, Admission] = field(default_factory=dict)
     policy: AccessPolicy | None = None
     client: UpstreamClient | None = None
     # Metric children by label values: labels() takes a lock and builds a tuple on every call.
@@ -120,8 +126,7 @@ class ProxyMiddleware:
     async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
         policy = runtime.policy
-        client = runtime.client
-        assert policy is not None and client is not None, "the app's lifespan has not run"
+        assert policy is not None and runtime.client is not None, "the app's lifespan has not run"
         address = policy.client_address(scope)
         verdict = await policy.check(scope, address)
         if verdict.rejection is not None:
@@ -139,6 +144,28 @@ class ProxyMiddleware:
             return
         except ClientLeft:
             return  # the client left before its request was complete: nobody to forward for or answer
+        admission = runtime.admissions.get(route.service)
+        if admission is not None and not await admission.enter():
+            await admission.refusal()(scope, receive, send)
+            return
+        try:
+            await self._forward(scope, send, route, body, address, verdict.headers)
+        finally:
+            if admission is not None:
+                admission.leave()
+
+    async def _forward(
+        self,
+        scope: Scope,
+        send: Send,
+        route: Route,
+        body: bytes,
+        address: str,
+        extra_headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        runtime = self.runtime
+        client = runtime.client
+        assert client is not None, "the app's lifespan has not run"
         target = scope.get("raw_path") or scope["path"].encode("utf-8")
         if scope["query_string"]:
             target = target + b"?" + scope["query_string"]
@@ -152,7 +179,7 @@ class ProxyMiddleware:
             client_address=address,
         )
         headers = answer.headers
-        if verdict.headers:
-            headers.extend(verdict.headers)
+        if extra_headers:
+            headers.extend(extra_headers)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})

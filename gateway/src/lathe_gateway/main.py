@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from lathe_common.admission import Admission
 from lathe_common.auth import JwksKeySource, KeySource, TokenVerifier
 from lathe_common.errors import NotFound
 from lathe_common.http import REQUEST_ID_HEADER, health_router, install_http_plumbing
@@ -32,7 +33,17 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
     """``key_source`` replaces the auth service's JWKS in tests."""
     upstream_table = upstreams(config)
     runtime = Runtime(
-        upstream_table, max_body_bytes=config.max_request_body_bytes, body_limits=dict(config.request_body_limits)
+        upstream_table,
+        max_body_bytes=config.max_request_body_bytes,
+        body_limits=dict(config.request_body_limits),
+        admissions={
+            name: Admission(
+                f"gateway:{name}",
+                max_in_flight=config.max_in_flight_per_service,
+                max_wait_seconds=config.admission_wait_seconds,
+            )
+            for name in SERVICES
+        },
     )
 
     @asynccontextmanager

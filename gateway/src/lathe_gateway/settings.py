@@ -26,6 +26,10 @@ class GatewaySettings(LatheSettings):
     )
     upstream_connect_timeout_seconds: float = 2.0
     max_upstream_connections: int = 200
+    max_in_flight_per_service: int = Field(
+        100, ge=1, description="Requests forwarded to one service at once; more wait ADMISSION_WAIT_SECONDS, then 503"
+    )
+    admission_wait_seconds: float = Field(0.5, ge=0, description="How long a request may wait to be forwarded")
     request_body_limits: dict[str, int] = Field(
         default_factory=lambda: {"/api/v1/lots": 10 * 1024 * 1024},
         description="Path prefixes whose bodies may be larger than MAX_REQUEST_BODY_BYTES (1 MiB), in bytes (JSON): "

@@ -81,9 +81,13 @@ def create_engine(
     them in development only."""
     return create_async_engine(
         url,
+        # A fixed pool: connections are opened once and kept, never opened and closed under load
+        # (overflow connections would be: each costs PostgreSQL a process fork). Admission control
+        # keeps the requests in flight near it, so a request waits for a connection briefly.
         pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=10,
         hide_parameters=hide_parameters,
-        max_overflow=pool_size,
         pool_pre_ping=True,
         # JSON/JSONB results parsed in Rust: the outbox relay reads thousands of header maps a second.
         json_deserializer=from_json,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lathe_common import context
+from lathe_common.admission import Admission, AdmissionControl
 from lathe_common.errors import install_error_handlers
 from lathe_common.metrics import MetricsMiddleware, install_metrics_endpoint
 from lathe_common.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
@@ -90,13 +91,18 @@ def install_http_plumbing(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_limits: Mapping[str, int] | None = None,
+    admission: Admission | None = None,
 ) -> None:
-    """Error handlers, metrics, request ids and the request guard (body limits, unstorable values).
-    ``body_limits`` maps path prefixes to a larger (or smaller) body limit than ``max_body_bytes``."""
+    """Error handlers, metrics, request ids, admission control (when given) and the request guard
+    (body limits, unstorable values). ``body_limits`` maps path prefixes to a larger (or smaller)
+    body limit than ``max_body_bytes``."""
     install_error_handlers(app)
     install_metrics_endpoint(app)
-    # Each added middleware wraps the ones before: request ids, then metrics, then the guard, so
-    # its refusals carry a request id and are counted.
+    # Each added middleware wraps the ones before: request ids, then metrics, then admission, then
+    # the guard, so refusals carry a request id and are counted, and a request refused for load
+    # costs no body read.
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, body_limits=body_limits or {})
+    if admission is not None:
+        app.add_middleware(AdmissionControl, admission=admission)
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
+from lathe_common.admission import Admission
 from lathe_common.auth import JwksKeySource, RevocationList, TokenVerifier, connect_redis
 from lathe_common.consumers import Backoff, ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
@@ -156,6 +157,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         definition.name,
         max_body_bytes=settings.max_request_body_bytes,
         body_limits={API_PREFIX + prefix: limit for prefix, limit in definition.body_limits.items()},
+        admission=Admission(
+            definition.name,
+            max_in_flight=settings.max_concurrent_requests,
+            max_wait_seconds=settings.admission_wait_seconds,
+        ),
     )
     app.include_router(
         health_router(

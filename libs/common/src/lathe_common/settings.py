@@ -72,7 +72,13 @@ class ServiceSettings(LatheSettings):
     """A service that owns a Postgres schema and talks to Kafka."""
 
     database_url: str = secret("postgresql+asyncpg://lathe:lathe@127.0.0.1:55432/lathe")
-    database_pool_size: int = 10
+    database_pool_size: int = Field(20, ge=1, description="Database connections, opened once and kept (no overflow)")
+    max_concurrent_requests: int = Field(
+        64, ge=1, description="HTTP requests served at once; more wait up to ADMISSION_WAIT_SECONDS, then get 503"
+    )
+    admission_wait_seconds: float = Field(
+        0.5, ge=0, description="How long a request may wait for a slot before 503 overloaded (Retry-After: 1)"
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:59092"
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
