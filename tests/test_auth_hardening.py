@@ -59,4 +59,6 @@ async def test_a_login_flood_does_not_stall_jwks_or_refresh(accounts, auth_url):
     assert [r.status_code for r in logins] == [200] * 16 + [401] * 8
     assert in_flight > len(attempts) // 2, "the flood was nearly over before JWKS was asked: nothing was measured"
     assert jwks_seconds < 0.5, f"JWKS took {jwks_seconds:.2f} s during the login flood"
-    assert refresh_seconds < 0.5, f"a refresh took {refresh_seconds:.2f} s during the login flood"
+    # A refresh does real database work on a machine whose cores the hashing keeps busy: a looser
+    # bound than JWKS, still far below the seconds it waited behind argon2 on the event loop.
+    assert refresh_seconds < 1.0, f"a refresh took {refresh_seconds:.2f} s during the login flood"
