@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import gateway_overhead, genealogy, ingestion, serials
+from benchmarks import gateway_overhead, genealogy, ingestion, list_pages, overload, serials
 from benchmarks.report import print_table
 
 BENCHMARKS = {
@@ -12,6 +12,8 @@ BENCHMARKS = {
     "serial_bulk_create": serials.run,
     "genealogy_trace": genealogy.run,
     "machine_ingestion": ingestion.run,
+    "list_pages": list_pages.run,
+    "overload_1000_connections": overload.run,
 }
 
 
