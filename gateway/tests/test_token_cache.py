@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from lathe_common.auth import Principal
+from lathe_common.auth import Principal, TokenCache
 from lathe_common.errors import Unauthorized
-from lathe_gateway.tokens import AccessTokens, TokenCache, bearer_token
+from lathe_gateway.tokens import AccessTokens, bearer_token
 
 
 def _principal(expires_at: int, user: str = "u1") -> Principal:

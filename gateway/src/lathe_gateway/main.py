@@ -9,7 +9,7 @@ import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from lathe_common.admission import Admission
-from lathe_common.auth import JwksKeySource, KeySource, TokenVerifier
+from lathe_common.auth import JwksKeySource, KeySource, TokenCache, TokenVerifier
 from lathe_common.errors import NotFound
 from lathe_common.http import REQUEST_ID_HEADER, health_router, install_http_plumbing
 from lathe_common.logs import configure_logging
@@ -23,7 +23,7 @@ from lathe_gateway.proxy import UpstreamClient
 from lathe_gateway.ratelimit import RateLimiter
 from lathe_gateway.routes import SERVICES, upstreams
 from lathe_gateway.settings import GatewaySettings, settings
-from lathe_gateway.tokens import AccessTokens, TokenCache
+from lathe_gateway.tokens import AccessTokens
 
 RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]
 HEALTH_CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -232,6 +233,59 @@ class TokenVerifier:
     async def still_trusted(self, principal: Principal) -> bool:
         """Whether the key that signed a token verified earlier is still published (not retired)."""
         return await self.keys.key_for(principal.key_id) is not None
+
+
+class TokenCache:
+    """Verified tokens, least recently used first out; an entry is dropped at its token's ``exp``."""
+
+    def __init__(self, max_entries: int = 10_000, *, clock: Callable[[], float] = time.time) -> None:
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, Principal] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str) -> Principal | None:
+        principal = self._entries.get(token)
+        if principal is None:
+            return None
+        if self._clock() >= principal.expires_at:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.max_entries <= 0 or self._clock() >= principal.expires_at:
+            return
+        self._entries[token] = principal
+        self._entries.move_to_end(token)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+class CachedVerification:
+    """A token verifier behind a ``TokenCache``. A client sends the same token with every request for
+    up to 15 minutes, so a verified token is kept, keyed by its exact string, until its ``exp`` and
+    never past it, and used only while its signing key is still published (a lookup in the JWKS
+    cache, so a retired key ends its tokens' cached verdicts within the JWKS cache time): a repeated
+    request skips the Ed25519 check and the JSON parsing. Any other string (a forged signature, a
+    changed claim) is another key and is verified in full. Revocation is never cached."""
+
+    def __init__(self, verifier: TokenVerifier, cache: TokenCache | None) -> None:
+        self.verifier = verifier
+        self.cache = cache
+
+    async def verify(self, token: str) -> Principal:
+        principal = self.cache.get(token) if self.cache is not None else None
+        if principal is not None and not await self.verifier.still_trusted(principal):
+            principal = None  # its signing key was retired since: verified afresh, and refused
+        if principal is None:
+            principal = await self.verifier.verify(token)
+            if self.cache is not None:
+                self.cache.put(token, principal)
+        return principal
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")

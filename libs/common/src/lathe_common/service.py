@@ -13,7 +13,14 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
 from lathe_common.admission import Admission
-from lathe_common.auth import JwksKeySource, RevocationList, TokenVerifier, connect_redis
+from lathe_common.auth import (
+    CachedVerification,
+    JwksKeySource,
+    RevocationList,
+    TokenCache,
+    TokenVerifier,
+    connect_redis,
+)
 from lathe_common.consumers import Backoff, ConsumerRuntime, ConsumerSpec, prune_inbox_forever
 from lathe_common.db import create_engine, create_session_factory, database_reachable
 from lathe_common.events import DomainEvent
@@ -86,8 +93,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         app.state.session_factory = create_session_factory(engine)
         app.state.producer = producer
         app.state.relay = relay
-        app.state.token_verifier = TokenVerifier(
-            JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds)
+        app.state.token_verifier = CachedVerification(
+            TokenVerifier(JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds)),
+            TokenCache(settings.token_cache_size) if settings.token_cache_size else None,
         )
         app.state.revocations = RevocationList(
             connect_redis(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds), service=definition.name

@@ -101,6 +101,9 @@ class ServiceSettings(LatheSettings):
         default_factory=list,
         description="Peers (IPs or CIDRs, e.g. the gateway) whose X-Forwarded-For is believed; comma-separated or JSON",
     )
+    token_cache_size: int = Field(
+        10_000, ge=0, description="Verified access tokens kept (each until its exp) to skip verifying again; 0: none"
+    )
     consumer_max_attempts: int = Field(
         5, description="Attempts at an unexpected handler error before the message is dead-lettered"
     )

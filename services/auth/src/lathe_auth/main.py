@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import redis.asyncio as redis
 from fastapi import FastAPI
-from lathe_common.auth import TokenVerifier
+from lathe_common.auth import CachedVerification, TokenCache, TokenVerifier
 from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
 
@@ -20,7 +20,10 @@ async def start(app: FastAPI) -> None:
     keys = KeyStore(settings.keys_dir)
     keys.ensure()
     app.state.keys = keys
-    app.state.token_verifier = TokenVerifier(keys)  # its own tokens: no round trip to itself
+    # Its own tokens, checked against its own keys (no round trip to itself), behind the same cache.
+    app.state.token_verifier = CachedVerification(
+        TokenVerifier(keys), TokenCache(settings.token_cache_size) if settings.token_cache_size else None
+    )
     app.state.redis = redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
 
 
