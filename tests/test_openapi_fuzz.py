@@ -4,20 +4,24 @@ It runs against a gateway process of its own (the stack's services behind it) wh
 are high enough for the fuzzer, as a freshly created admin, with a bounded number of cases per
 operation and a fixed seed, so a failure can be reproduced with the command it prints.
 Signing out and changing the password are left out: they would end the fuzzer's own session.
+Every call that changes an existing resource goes to one this test made for the fuzzer (see
+fuzz_hooks.py): the shared admin and the default processes are never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import separate_gateway
+from .conftest import bearer, separate_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +29,7 @@ FUZZ_REDIS_DB = 8
 CASES_PER_OPERATION = 15
 SEED = 20261130
 NOT_FUZZED = ("/api/v1/auth/logout", "/api/v1/auth/me/password")
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 
 
 @pytest.fixture
@@ -34,8 +39,35 @@ async def roomy_gateway() -> AsyncIterator[httpx.AsyncClient]:
         yield gateway
 
 
+async def owned_resources(gateway: httpx.AsyncClient, accounts, token: str) -> dict[str, str]:
+    """What the fuzzer may change: a user, a process, a product model, a LOT and one of its units."""
+    admin = bearer(token)
+    victim = await accounts.create_user("viewer")
+    code = f"FUZZ_{uuid.uuid4().hex[:8].upper()}"
+    number = 100_000 + uuid.uuid4().int % 900_000
+    made = await gateway.post(
+        "/api/v1/processes", json={"process_code": code, "process_number": number, "name": "Fuzzed"}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    model = f"FUZZ-{uuid.uuid4().hex[:8]}"
+    made = await gateway.post(
+        "/api/v1/product-models", json={"model_code": model, "model_name": "Fuzzed", "routing": [code]}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    lot = (await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": 100}, headers=admin)).json()
+    units = (await gateway.post(f"/api/v1/lots/{lot['id']}/serials", json={"count": 1}, headers=admin)).json()
+    return {
+        "user_id": victim["id"],
+        "process": code,
+        "model": model,
+        "lot": lot["lot_number"],
+        "serial_number": units["items"][0]["serial_number"],
+    }
+
+
 async def test_no_operation_answers_with_a_server_error(roomy_gateway, accounts):
     token = await accounts.token_for("admin")
+    owned = await owned_resources(roomy_gateway, accounts, token)
     base = str(roomy_gateway.base_url).rstrip("/")
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
@@ -60,7 +92,10 @@ async def test_no_operation_answers_with_a_server_error(roomy_gateway, accounts)
         *[argument for path in NOT_FUZZED for argument in ("--exclude-path", path)],
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": str(HOOKS), "LATHE_FUZZ_OWNED": json.dumps(owned)},
     )
     output, _ = await process.communicate()
     report = output.decode(errors="replace")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from lathe_common.patching import changed_field
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from lathe_auth.roles import Role
@@ -19,11 +20,11 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    email: EmailStr | None = None
-    full_name: str | None = Field(default=None, max_length=200)
-    role: Role | None = None
-    is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=1, max_length=256, description="an administrator's reset")
+    email: EmailStr | None = Field(default=None, description="null clears it")
+    full_name: str | None = Field(default=None, max_length=200, description="null clears it")
+    role: Role = changed_field()
+    is_active: bool = changed_field()
+    password: str = changed_field(min_length=1, max_length=256, description="an administrator's reset")
 
 
 class UserRead(BaseModel):

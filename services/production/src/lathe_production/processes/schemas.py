@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from lathe_common.patching import changed_field
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PROCESS_CODE = Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9_]*$")
@@ -40,10 +41,10 @@ class ProcessCreate(BaseModel):
 
 
 class ProcessUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    quality_criteria: dict[str, Criterion] | None = None
-    is_active: bool | None = None
+    name: str = changed_field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000, description="null clears it")
+    quality_criteria: dict[str, Criterion] = changed_field()
+    is_active: bool = changed_field()
 
 
 class ProcessRead(BaseModel):

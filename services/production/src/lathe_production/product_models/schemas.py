@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from lathe_common.patching import changed_field
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MODEL_CODE = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -26,11 +27,11 @@ class ProductModelCreate(BaseModel):
 
 
 class ProductModelUpdate(BaseModel):
-    model_name: str | None = Field(default=None, min_length=1, max_length=200)
-    category: str | None = Field(default=None, max_length=100)
-    specifications: dict[str, Any] | None = None
-    routing: list[str] | None = Field(default=None, min_length=1, max_length=100)
-    is_active: bool | None = None
+    model_name: str = changed_field(min_length=1, max_length=200)
+    category: str | None = Field(default=None, max_length=100, description="null clears it")
+    specifications: dict[str, Any] = changed_field()
+    routing: list[str] = changed_field(min_length=1, max_length=100)
+    is_active: bool = changed_field()
 
     _routing = field_validator("routing")(_no_repeats)
 
