@@ -13,14 +13,57 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lathe_common import context
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+def _absent_when_unset(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # "default": null would document null as a value
+
+
+class ValidationIssue(BaseModel):
+    """One thing wrong with a request, in a problem's `errors`."""
+
+    loc: list[str | int] = Field(description="where: `body`, `query`, `path` or `header`, then names and indexes")
+    msg: str = Field(description="what is wrong, for people")
+    type: str = Field(description="what is wrong, for programs (e.g. `missing`, `string_too_long`, `invalid_value`)")
+
+
+class Problem(BaseModel):
+    """The body of every refusal (RFC 9457 problem details), served as `application/problem+json`.
+
+    Clients branch on `code`, which is stable; `title` and `detail` are for people. Some problems
+    carry further members (e.g. `required` with `insufficient_scope`, `remaining_quantity` with
+    `lot_quantity_exceeded`).
+    """
+
+    # What problem() writes; OpenAPI documents refer to it (lathe_common.problem_docs).
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="`https://lathe.dev/problems/{code}`")
+    title: str = Field(description="a short summary of the status")
+    status: int = Field(ge=400, le=599, description="the HTTP status, repeated")
+    detail: str = Field(description="what happened in this case")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable and machine-readable")
+    # Present when known, never null: documented as a string that may be absent.
+    request_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="the `X-Request-ID` of the request", json_schema_extra=_absent_when_unset
+    )
+    errors: list[ValidationIssue] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="with `validation_error` and `invalid_value`: each thing wrong",
+        json_schema_extra=_absent_when_unset,
+    )
 
 
 class LatheError(Exception):
@@ -135,6 +178,17 @@ _STATUS_CODES = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app takes at the request's path. Starlette's 405 names the
+    methods of the first route whose path matched; a path served by several routes (GET and PATCH
+    declared apart, or in different routers) would then seem to take one method only."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LatheError)
     async def _domain(_: Request, exc: LatheError) -> JSONResponse:
@@ -148,9 +202,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "validation_error", "Invalid request", "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _STATUS_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-        return problem(exc.status_code, code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return problem(exc.status_code, code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

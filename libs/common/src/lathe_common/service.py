@@ -28,6 +28,7 @@ from lathe_common.http import health_router, install_http_plumbing
 from lathe_common.kafka import create_producer, dlq_topic, ensure_topics, kafka_reachable
 from lathe_common.logs import configure_logging
 from lathe_common.outbox import OutboxRelay, PlumbingTables
+from lathe_common.problem_docs import document_problems
 from lathe_common.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -183,4 +184,5 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     for router in definition.root_routers:
         app.include_router(router)
+    document_problems(app)
     return app
