@@ -188,14 +188,29 @@ async def test_unknown_routes_need_a_token_before_they_are_unknown(start_gateway
 async def test_methods_the_gateway_does_not_forward_are_refused_after_the_token(
     start_gateway, signing_key, upstreams, code_of
 ):
+    async def production_documents_lots(service: str, request: web.Request) -> web.Response:
+        paths = {"/api/v1/lots": {"get": {}, "post": {}}, "/api/v1/lots/{lot}/status": {"post": {}}}
+        paths = paths if service == "production" else {}
+        return web.json_response({"openapi": "3.1.0", "info": {"title": service, "version": "1"}, "paths": paths})
+
+    upstreams.respond = production_documents_lots
     gateway = await start_gateway()
+    token = _bearer(signing_key.mint())
 
     anonymous = await gateway.request("TRACE", "/api/v1/lots")
-    signed_in = await gateway.request("TRACE", "/api/v1/lots", headers=_bearer(signing_key.mint()))
+    signed_in = await gateway.request("TRACE", "/api/v1/lots", headers=token)
+    query = await gateway.request("QUERY", "/api/v1/lots/L-1/status", headers=token)
+    undocumented = await gateway.request("TRACE", "/api/v1/lots/L-1/nothing", headers=token)
+    own = await gateway.request("POST", "/openapi.json", headers=token)
 
     assert anonymous.status_code == 401
     assert signed_in.status_code == 405 and code_of(signed_in) == "method_not_allowed"
-    assert upstreams.received == []
+    # Allow names what the API documents at that path, as the services' own 405s do.
+    assert signed_in.headers["allow"] == "GET, POST"
+    assert query.status_code == 405 and query.headers["allow"] == "POST"
+    assert undocumented.status_code == 404 and code_of(undocumented) == "route_not_found"
+    assert own.status_code == 405 and own.headers["allow"] == "GET"
+    assert [r.method for r in upstreams.received if r.method != "GET"] == []  # nothing forwarded
 
 
 async def test_operations_endpoints_need_no_token(start_gateway, upstreams):

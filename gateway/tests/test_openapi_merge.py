@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from lathe_common.problem_docs import ProblemCode, problem_schemas, problems
 from lathe_gateway.openapi import SECURITY, merge_openapi, schema_renames
+
+# The gateway's own refusals refer to these, whatever the services define.
+PROBLEM_SCHEMAS = set(problem_schemas())
 
 
 def _ref(name: str) -> dict:
@@ -62,7 +66,7 @@ def test_identical_schemas_are_shared():
 
     merged = merge_openapi({"auth": auth, "production": production})
 
-    assert set(merged["components"]["schemas"]) == {"ValidationError", "HTTPValidationError"}
+    assert set(merged["components"]["schemas"]) == {"ValidationError", "HTTPValidationError", *PROBLEM_SCHEMAS}
     assert _schema_of(merged, "/api/v1/users", "post") == "#/components/schemas/HTTPValidationError"
 
 
@@ -95,7 +99,13 @@ def test_same_text_referring_to_renamed_schemas_is_renamed_too():
     merged = merge_openapi({"auth": auth, "production": production})
     schemas = merged["components"]["schemas"]
 
-    assert set(schemas) == {"auth_Item", "production_Item", "auth_Page_Item_", "production_Page_Item_"}
+    assert set(schemas) == {
+        "auth_Item",
+        "production_Item",
+        "auth_Page_Item_",
+        "production_Page_Item_",
+        *PROBLEM_SCHEMAS,
+    }
     assert schemas["production_Page_Item_"]["properties"]["items"]["items"] == _ref("production_Item")
     assert schemas["auth_Page_Item_"]["properties"]["items"]["items"] == _ref("auth_Item")
     assert _schema_of(merged, "/api/v1/lots") == "#/components/schemas/production_Page_Item_"
@@ -162,3 +172,39 @@ def test_nothing_available():
     merged = merge_openapi({"auth": None})
     assert merged["paths"] == {}
     assert "auth" in merged["info"]["description"]
+
+
+def _codes(operation: dict, status: str) -> list[str]:
+    response = operation["responses"][status]
+    assert list(response["content"]) == ["application/problem+json"]
+    return response["content"]["application/problem+json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
+
+
+def test_what_the_gateway_answers_itself_is_added_to_every_operation_beside_the_services_codes():
+    not_found = problems(ProblemCode(404, "user_not_found", "no such user"))
+    auth = _doc(
+        {
+            "/api/v1/auth/login": {"post": _op()},
+            "/api/v1/users/{user_id}": {"get": _op(responses={"200": {"description": "ok"}, **_str_keys(not_found)})},
+        }
+    )
+
+    merged = merge_openapi({"auth": auth})
+    login = merged["paths"]["/api/v1/auth/login"]["post"]
+    user = merged["paths"]["/api/v1/users/{user_id}"]["get"]
+
+    for operation in (login, user):
+        assert _codes(operation, "429") == ["rate_limited"]
+        assert _codes(operation, "413") == ["payload_too_large"]
+        assert _codes(operation, "503") == ["overloaded", "upstream_unavailable"]
+        assert _codes(operation, "504") == ["upstream_timeout"]
+        assert "Retry-After" in operation["responses"]["429"]["headers"]
+    assert "401" not in login["responses"]  # public: the gateway checks no token there
+    assert _codes(user, "401") == ["missing_token", "invalid_token", "token_expired", "token_revoked"]
+    assert _codes(user, "404") == ["user_not_found"]  # the service's own stay as they were
+    assert user["responses"]["200"] == {"description": "ok"}
+    assert auth["paths"]["/api/v1/users/{user_id}"]["get"]["responses"].keys() == {"200", "404"}  # input untouched
+
+
+def _str_keys(responses: dict) -> dict:
+    return {str(status): response for status, response in responses.items()}

@@ -21,7 +21,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, JSONResponse
 from lathe_common.errors import NotFound
 
-from lathe_gateway.openapi import Document, merge_openapi
+from lathe_gateway.openapi import Document, documented_methods, merge_openapi
 from lathe_gateway.routes import Upstream
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ class OpenApiAggregator:
                 ttl = self.cache_seconds if complete else min(self.cache_seconds, DEGRADED_CACHE_SECONDS)
                 self._expires_at = time.monotonic() + ttl
             return self._document
+
+    async def methods_at(self, path: str) -> list[str] | None:
+        """The methods the merged document lists at ``path`` (None: it documents no such path)."""
+        return documented_methods(await self.document(), path)
 
     async def _fetch(self, upstream: Upstream) -> Document | None:
         try:

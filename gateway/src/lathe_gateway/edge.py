@@ -18,7 +18,9 @@ place and in the same order, what the generic stack does for the gateway's own e
 7. forwarding (``proxy``).
 
 Everything else (``/health/*``, ``/metrics``, ``/docs``, ``/openapi.json``, paths that route
-nowhere, which get 404 ``route_not_found`` once a token is checked) goes on to the FastAPI app.
+nowhere, which get 404 ``route_not_found`` once a token is checked, and methods it does not
+forward, which get 405 with the methods the API documents there in ``Allow``) goes on to the
+FastAPI app.
 """
 
 from __future__ import annotations

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import aiohttp
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from lathe_common.admission import Admission
 from lathe_common.auth import JwksKeySource, KeySource, TokenCache, TokenVerifier
-from lathe_common.errors import NotFound
+from lathe_common.errors import NotFound, allowed_methods, problem
 from lathe_common.http import REQUEST_ID_HEADER, health_router, install_http_plumbing
 from lathe_common.logs import configure_logging
+from starlette.types import Receive, Scope, Send
 
 from lathe_gateway import __doc__ as description
 from lathe_gateway.access import AccessControlMiddleware, AccessPolicy, RateLimits
 from lathe_gateway.docs import OpenApiAggregator, docs_router
-from lathe_gateway.edge import PROXIED_METHODS, ProxyMiddleware, Runtime
+from lathe_gateway.edge import ProxyMiddleware, Runtime
 from lathe_gateway.fail_open_redis import FailOpenRedis, connect
 from lathe_gateway.proxy import UpstreamClient
 from lathe_gateway.ratelimit import RateLimiter
-from lathe_gateway.routes import SERVICES, upstreams
+from lathe_gateway.routes import SERVICES, resolve, upstreams
 from lathe_gateway.settings import GatewaySettings, settings
 from lathe_gateway.tokens import AccessTokens
 
 RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]
 HEALTH_CHECK_TIMEOUT = aiohttp.ClientTimeout(total=2)
+
+
+class EveryMethod:
+    """An endpoint as an ASGI app: Starlette gives a plain function's route GET and HEAD only, an
+    ASGI app's route every method."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) -> FastAPI:
@@ -133,11 +146,23 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
     app.include_router(health_router({"redis": redis_ready, **{name: upstream_ready(name) for name in SERVICES}}))
     app.include_router(docs_router())
 
-    # Paths the fast path did not take, because they route nowhere: 404 once access control let
-    # them through (so without a token, they get 401 like any other path).
-    @app.api_route("/{path:path}", methods=sorted(PROXIED_METHODS), include_in_schema=False)
-    async def unrouted(request: Request, path: str) -> None:
-        raise NotFound(f"No route for {request.url.path}.", code="route_not_found")
+    # Requests no route above took, once access control let them through (so without a token they
+    # get 401 like any other). A routed path asked with a method the gateway does not forward
+    # (TRACE, ...) is 405 with the methods the API documents there in Allow, as the services' own
+    # 405s say for the methods it forwards; so is one of the gateway's own paths with another
+    # method; any other path is 404.
+    async def unrouted(request: Request) -> Response:
+        path = request.url.path
+        if resolve(path) is not None:
+            allowed = await request.app.state.openapi.methods_at(path)
+        else:
+            allowed = allowed_methods(request) or None
+        if allowed is None:
+            raise NotFound(f"No route for {path}.", code="route_not_found")
+        detail = f"{request.method} is not a method of {path}."
+        return problem(405, "method_not_allowed", "Method not allowed", detail, headers={"Allow": ", ".join(allowed)})
+
+    app.add_route("/{path:path}", EveryMethod(unrouted), include_in_schema=False)
 
     return app
 

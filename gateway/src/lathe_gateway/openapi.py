@@ -5,13 +5,19 @@ documents them. Schemas are pooled under ``components.schemas``; when services d
 different content (or with the same text referring to schemas that themselves differ), every
 service's version is renamed ``{service}_{Name}`` and that service's ``$ref``s are rewritten.
 Security is the gateway's: every operation needs a bearer token except the public endpoints.
+Refusals the gateway answers itself (rate limits, body limits, its admission control, a service
+it cannot reach, and the token check for protected operations) are added to every operation, as
+problems beside the services' own (``lathe_common.problem_docs``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from lathe_common.problem_docs import GATEWAY_PROBLEMS, GATEWAY_SIGN_IN_PROBLEMS, add_problems, problem_schemas
 
 from lathe_gateway.routes import public_endpoint, resolve
 
@@ -103,12 +109,32 @@ def _published(path: str, service: str) -> bool:
 
 
 def _secured(method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation as the gateway serves it: its security, and what the gateway itself answers."""
     operation = dict(operation)
+    operation["responses"] = dict(operation.get("responses", {}))
     if public_endpoint(method, path) is not None:
         operation["security"] = []  # explicitly open: no lock in Swagger UI
+        add_problems(operation, GATEWAY_PROBLEMS)
     else:
         operation.pop("security", None)  # the document-wide requirement applies
+        add_problems(operation, [*GATEWAY_PROBLEMS, *GATEWAY_SIGN_IN_PROBLEMS])
     return operation
+
+
+def documented_methods(document: Document, path: str) -> list[str] | None:
+    """The methods ``document`` lists at ``path`` (a request's path, parameters filled in), from
+    every path template it matches; None when it matches none."""
+    found: set[str] | None = None
+    for template, item in document.get("paths", {}).items():
+        if _template_pattern(template).fullmatch(path):
+            found = (found or set()) | {key.upper() for key in item if key in HTTP_METHODS}
+    return sorted(found) if found is not None else None
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    # "/api/v1/lots/{lot}/status": literal text as it is, a parameter one path segment.
+    parts = re.split(r"\{[^/{}]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
 
 
 def merge_openapi(
@@ -143,7 +169,11 @@ def merge_openapi(
         "openapi": next(iter(available.values()), {}).get("openapi", "3.1.0"),
         "info": {"title": title, "version": version, "description": description},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
+        # The services define Problem too (the same); it is the gateway's own refusals' schema.
+        "components": {
+            "schemas": dict(sorted({**schemas, **problem_schemas()}.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
         "security": SECURITY,
     }
     if tags:
