@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN_DIR := .run
 KAFKA_LIBS := $(RUN_DIR)/kafka/libs
-PACKAGES := libs/common services/auth services/production services/orders services/analytics gateway
+PACKAGES := libs/common libs/contracts services/auth services/production services/orders services/analytics gateway
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STACK := $(PY) deploy/local/stack.py
 

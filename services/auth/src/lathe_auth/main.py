@@ -5,9 +5,9 @@ from fastapi import FastAPI
 from lathe_common.auth import CachedVerification, TokenCache, TokenVerifier
 from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
+from lathe_contracts import auth as contracts
 
 from lathe_auth import __doc__ as description
-from lathe_auth import events
 from lathe_auth.keys import KeyStore
 from lathe_auth.sessions.endpoints import jwks_router
 from lathe_auth.sessions.endpoints import router as auth_router
@@ -37,7 +37,7 @@ definition = ServiceDefinition(
     tables=plumbing,
     routers=[auth_router, users_router],
     root_routers=[jwks_router],
-    events=events_in(events),
+    events=events_in(contracts),
     description=description or "",
     on_startup=start,
     on_shutdown=stop,

@@ -1,8 +1,8 @@
 from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
+from lathe_contracts import production as contracts
 
 from lathe_production import __doc__ as description
-from lathe_production import events
 from lathe_production.genealogy import endpoints as genealogy
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
@@ -31,7 +31,7 @@ definition = ServiceDefinition(
     consumers=[machine_consumer],
     # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.
     body_limits={"/lots": 10 * 1024 * 1024},
-    events=events_in(events),
+    events=events_in(contracts),
     description=description or "",
 )
 app = create_service_app(definition)

@@ -2,12 +2,14 @@
 
 A service declares a ``ConsumerSpec`` (topics, decoder, handler, optional batch handler) and the
 service shell registers it on a ``ConsumerRuntime``. Decoders raise ``Undeliverable`` for records
-that can never be processed; handlers raise ``LatheError`` for rules a message breaks. How each
+that can never be processed; handlers raise ``LatheError`` for rules a message breaks; a consumer
+of several event types builds its handler with ``by_event_type`` (a table, not an ``if`` chain). How each
 record then ends (handled, dead-lettered with a reason, or retried in place after a pause) is
 explained in ``handling``; batches in ``batches``; dead-letter copies in ``dead_letters``.
 """
 
 from lathe_common.consumers.dead_letters import DeadLetters
+from lathe_common.consumers.dispatch import by_event_type
 from lathe_common.consumers.handling import UNDECODABLE, UNHANDLED_ERROR
 from lathe_common.consumers.inbox import Inbox, prune_inbox, prune_inbox_forever
 from lathe_common.consumers.retries import Backoff, is_transient
@@ -16,6 +18,7 @@ from lathe_common.consumers.spec import BatchHandler, ConsumerSpec, Decoded, Han
 
 __all__ = [
     "UNDECODABLE",
+    "by_event_type",
     "UNHANDLED_ERROR",
     "Backoff",
     "BatchHandler",

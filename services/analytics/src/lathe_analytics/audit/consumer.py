@@ -5,21 +5,15 @@ from __future__ import annotations
 from lathe_common.consumers import ConsumerSpec
 from lathe_common.db import copy_rows
 from lathe_common.events import Envelope
+from lathe_contracts import published_topics
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_analytics.audit.models import AuditLog
 
-# Topics whose events are audited; each producing service adds its topics here as it gains them.
-AUDITED_TOPICS = (
-    "lathe.auth.users.v1",
-    "lathe.production.processes.v1",
-    "lathe.production.product-models.v1",
-    "lathe.production.lots.v1",
-    "lathe.production.serials.v1",
-    "lathe.production.process-data.v1",
-    "lathe.production.genealogy.v1",
-)
+# Every topic a Lathe service publishes events on: a service's new topics are audited as soon as
+# its contract module declares them.
+AUDITED_TOPICS = published_topics()
 
 
 _COLUMNS = ("event_id", "event_type", "source", "subject", "actor", "correlation_id", "occurred_at", "data")

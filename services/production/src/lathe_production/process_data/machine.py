@@ -3,8 +3,8 @@
 Contract (docs/integration.md): key = serial or LOT number, JSON body of the StepExecution shape
 with a required ``message_id``. What cannot be recorded goes to ``lathe.machine.process-data.v1.dlq``
 with a reason code: ``invalid_json``, ``schema_error``, ``invalid_value`` (NUL characters, NaN or
-infinite numbers, integers beyond 64 bits, a cycle time no column can hold), or the rule's own code (``unknown_serial``,
-``unknown_process``, ``step_out_of_order``, ``rework_exhausted``, ...).
+infinite numbers, integers beyond 64 bits, a cycle time no column can hold), or the rule's own code (``serial_not_found``,
+``process_not_found``, ``step_out_of_order``, ``rework_exhausted``, ...).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 from lathe_common.consumers import ConsumerSpec, Decoded, Undeliverable
 from lathe_common.errors import LatheError
 from lathe_common.storable import UnstorableValue, check_storable
+from lathe_contracts import machine
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from lathe_production.process_data.schemas import StepExecution
 from lathe_production.process_data.service import StepRecorder
 from lathe_production.settings import settings
 
-MACHINE_TOPIC = "lathe.machine.process-data.v1"
+MACHINE_TOPIC = machine.PROCESS_DATA_TOPIC
 
 
 def decode_machine_message(record: ConsumerRecord) -> Decoded:

@@ -9,9 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from lathe_contracts.production import LotStatusChangedEvent, StepRecordedEvent
 from pydantic_core import to_json
 
-from lathe_production.events import LotStatusChanged, StepRecorded
 from lathe_production.lots.rules import LotStatus
 from lathe_production.process_data.judging import StepResult  # noqa: F401 - used in annotations
 
@@ -108,8 +108,8 @@ def serial_state(row: Any) -> SerialState:
     return SerialState(**{k: row[k] for k in SerialState.__dataclass_fields__})
 
 
-def lot_moved(lot: LotState, previous: LotStatus, status: LotStatus) -> LotStatusChanged:
-    return LotStatusChanged(
+def lot_moved(lot: LotState, previous: LotStatus, status: LotStatus) -> LotStatusChangedEvent:
+    return LotStatusChangedEvent(
         id=lot.id,
         lot_number=lot.lot_number,
         work_order_number=lot.work_order_number,
@@ -118,8 +118,8 @@ def lot_moved(lot: LotState, previous: LotStatus, status: LotStatus) -> LotStatu
     )
 
 
-def step_recorded(data: StepData, lot: LotState, serial: SerialState | None) -> StepRecorded:
-    return StepRecorded(
+def step_recorded(data: StepData, lot: LotState, serial: SerialState | None) -> StepRecordedEvent:
+    return StepRecordedEvent(
         id=data.id,
         subject_id=serial.id if serial else lot.id,
         message_id=data.message_id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from lathe_common.errors import Conflict
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
+from lathe_contracts.production import ProcessChangedEvent, ProcessDefinedEvent
 from sqlalchemy import or_, select
 
-from lathe_production.events import ProcessChanged, ProcessDefined
 from lathe_production.outbox import outbox
 from lathe_production.processes.models import Process
 from lathe_production.processes.schemas import ProcessCreate, ProcessUpdate
@@ -48,7 +48,7 @@ class Processes(Repository[Process]):
         process = Process(**data.model_dump(mode="json"))
         self.session.add(process)
         await self.session.flush()
-        await outbox.add(self.session, ProcessDefined(**_facts(process)))
+        await outbox.add(self.session, ProcessDefinedEvent(**_facts(process)))
         return process
 
     async def update(self, key: str, data: ProcessUpdate) -> Process:
@@ -56,5 +56,5 @@ class Processes(Repository[Process]):
         changed = self.apply(process, data.model_dump(exclude_unset=True, mode="json"))
         if changed:
             await self.session.flush()
-            await outbox.add(self.session, ProcessChanged(**_facts(process), changed=changed))
+            await outbox.add(self.session, ProcessChangedEvent(**_facts(process), changed=changed))
         return process

@@ -11,7 +11,7 @@ PROCESSES_TOPIC = "lathe.production.processes.v1"
 PRODUCT_MODELS_TOPIC = "lathe.production.product-models.v1"
 
 
-class ProcessDefined(DomainEvent):
+class ProcessDefinedEvent(DomainEvent):
     event_type: ClassVar[str] = "lathe.production.process.defined.v1"
     topic: ClassVar[str] = PROCESSES_TOPIC
 
@@ -23,13 +23,13 @@ class ProcessDefined(DomainEvent):
     is_active: bool
 
 
-class ProcessChanged(ProcessDefined):
+class ProcessChangedEvent(ProcessDefinedEvent):
     event_type: ClassVar[str] = "lathe.production.process.changed.v1"
 
     changed: list[str]
 
 
-class ProductModelDefined(DomainEvent):
+class ProductModelDefinedEvent(DomainEvent):
     event_type: ClassVar[str] = "lathe.production.product-model.defined.v1"
     topic: ClassVar[str] = PRODUCT_MODELS_TOPIC
 
@@ -41,7 +41,7 @@ class ProductModelDefined(DomainEvent):
     is_active: bool
 
 
-class ProductModelChanged(ProductModelDefined):
+class ProductModelChangedEvent(ProductModelDefinedEvent):
     event_type: ClassVar[str] = "lathe.production.product-model.changed.v1"
 
     changed: list[str]
@@ -51,7 +51,7 @@ LOTS_TOPIC = "lathe.production.lots.v1"
 SERIALS_TOPIC = "lathe.production.serials.v1"
 
 
-class LotCreated(DomainEvent):
+class LotCreatedEvent(DomainEvent):
     event_type: ClassVar[str] = "lathe.production.lot.created.v1"
     topic: ClassVar[str] = LOTS_TOPIC
 
@@ -66,7 +66,7 @@ class LotCreated(DomainEvent):
     status: str
 
 
-class LotStatusChanged(DomainEvent):
+class LotStatusChangedEvent(DomainEvent):
     event_type: ClassVar[str] = "lathe.production.lot.status-changed.v1"
     topic: ClassVar[str] = LOTS_TOPIC
 
@@ -77,7 +77,7 @@ class LotStatusChanged(DomainEvent):
     status: str
 
 
-class SerialsCreated(DomainEvent):
+class SerialsCreatedEvent(DomainEvent):
     """Serials added to a LOT in one request, in chunks of at most 1,000 per event. Key = LOT id,
     so a LOT's serial events stay in order with each other."""
 
@@ -94,7 +94,7 @@ class SerialsCreated(DomainEvent):
 PROCESS_DATA_TOPIC = "lathe.production.process-data.v1"
 
 
-class StepRecorded(DomainEvent):
+class StepRecordedEvent(DomainEvent):
     """A process step was executed. Key: the serial's id, or the LOT's for LOT-level data. It carries
     the unit's status after the step (``serial_status``, ``rework_count``): a step announces one
     event, and no separate status change."""

@@ -1,4 +1,4 @@
-"""Facts the auth service announces. Never carries secrets."""
+"""Facts the auth service announces on ``lathe.auth.users.v1`` (key: the user id). Never carries secrets."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class _UserEvent(DomainEvent):
     username: str
 
 
-class UserCreated(_UserEvent):
+class UserCreatedEvent(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.created.v1"
 
     email: str | None
@@ -25,11 +25,11 @@ class UserCreated(_UserEvent):
     role: str
 
 
-class UserUpdated(_UserEvent):
+class UserUpdatedEvent(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.updated.v1"
 
     changed: list[str]
 
 
-class UserDeactivated(_UserEvent):
+class UserDeactivatedEvent(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.deactivated.v1"
