@@ -103,7 +103,7 @@ async def test_multi_level_genealogy_traces_both_ways(kit):
     itself = await kit.consume(b, {"serial_number": b})
     assert itself.status_code == 409 and itself.json()["code"] == "component_cycle"
     unknown = await kit.consume(b, {"lot_number": "NO-SUCH-LOT", "quantity": "1"})
-    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_lot"
+    assert unknown.status_code == 404 and unknown.json()["code"] == "lot_not_found"
     half = await kit.consume(b, {"serial_number": c, "quantity": "2"})
     assert half.status_code == 422
 

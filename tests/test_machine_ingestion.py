@@ -128,15 +128,15 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
     assert reasons == {
         unit_a: ["invalid_json", "rework_exhausted"],
         shapeless: ["schema_error", "schema_error"],
-        nobody: ["unknown_serial"],
+        nobody: ["serial_not_found"],
         unit_b: [
             "step_out_of_order",
-            "unknown_process",
+            "process_not_found",
             "process_not_in_routing",
             "serial_not_in_lot",
             "invalid_measurement",
         ],
-        lotless: ["unknown_lot"],
+        lotless: ["lot_not_found"],
     }
 
 

@@ -105,7 +105,7 @@ async def test_product_models_carry_an_ordered_routing_of_known_active_processes
     assert rerouted.status_code == 200 and rerouted.json()["routing"][0] == "P02_LMA_ASSEMBLY"
 
     unknown = await gateway.patch(f"/api/v1/product-models/{code}", json={"routing": ["P99_NOPE"]}, headers=engineer)
-    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_process"
+    assert unknown.status_code == 422 and unknown.json()["code"] == "process_not_found"
     twice = await gateway.patch(
         f"/api/v1/product-models/{code}", json={"routing": ["P01_LASER_MARKING"] * 2}, headers=engineer
     )

@@ -136,9 +136,11 @@ async def test_the_same_message_is_recorded_once(gateway, staff, make_units):
     assert first.status_code == 201 and replay.status_code == 200
     assert replay.json()["id"] == first.json()["id"]
     listed = (
-        await gateway.get("/api/v1/process-data", params={"serial_number": unit}, headers=staff["operator"])
+        await gateway.get(
+            "/api/v1/process-data", params={"serial_number": unit, "count": "exact"}, headers=staff["operator"]
+        )
     ).json()
-    assert listed["total"] == 1
+    assert listed["total"] == 1 and len(listed["items"]) == 1
 
 
 async def test_concurrent_reports_of_one_step_record_it_once(gateway, staff, make_units):
@@ -162,13 +164,12 @@ async def test_lot_level_data_and_filters(gateway, staff, make_units):
         headers=op,
     )
     assert recorded.status_code == 201 and recorded.json()["level"] == "LOT" and recorded.json()["serial_id"] is None
-    found = (
-        await gateway.get("/api/v1/process-data", params={"lot": lot["lot_number"], "operator": "kim"}, headers=op)
-    ).json()
+    params = {"lot": lot["lot_number"], "operator": "kim", "count": "exact"}
+    found = (await gateway.get("/api/v1/process-data", params=params, headers=op)).json()
     assert found["total"] == 1 and found["items"][0]["result"] == "PASS"
     missing = await gateway.post(
         "/api/v1/process-data", json={"serial_number": "NO-SUCH-UNIT", "process_code": "P01_LASER_MARKING"}, headers=op
     )
-    assert missing.status_code == 404 and missing.json()["code"] == "unknown_serial"
+    assert missing.status_code == 404 and missing.json()["code"] == "serial_not_found"
     neither = await gateway.post("/api/v1/process-data", json={"process_code": "P01_LASER_MARKING"}, headers=op)
     assert neither.status_code == 422

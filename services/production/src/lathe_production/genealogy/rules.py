@@ -14,8 +14,7 @@ from decimal import Decimal
 
 from lathe_common.errors import Conflict
 
-from lathe_production.lots.rules import LotStatus
-from lathe_production.process_data.judging import SerialStatus
+from lathe_production.lots.rules import LotStatus, SerialStatus
 
 # A failed or scrapped unit is not good material; it goes to repair or scrap, not into an assembly.
 UNUSABLE_COMPONENT_STATUSES = frozenset({SerialStatus.FAILED, SerialStatus.SCRAPPED})

@@ -9,10 +9,10 @@ from typing import NoReturn
 
 from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, NotFound
+from lathe_contracts.production import ComponentsConsumedEvent
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lathe_production.events import ComponentsConsumedEvent
 from lathe_production.genealogy.models import Component
 from lathe_production.genealogy.rules import (
     UNUSABLE_LOT_STATUSES,
@@ -23,9 +23,8 @@ from lathe_production.genealogy.rules import (
 )
 from lathe_production.genealogy.schemas import ComponentRef, ComponentsConsumed, Direction, Genealogy, GenealogyLink
 from lathe_production.lots.models import Lot, Serial
-from lathe_production.lots.rules import LotStatus
+from lathe_production.lots.rules import LotStatus, SerialStatus, check_unit_open
 from lathe_production.outbox import outbox
-from lathe_production.process_data.judging import SerialStatus, check_unit_open
 
 _LINK_COLUMNS = """
     t.depth, p.serial_number AS parent_serial_number, cs.serial_number, cl.lot_number,
@@ -128,7 +127,7 @@ class Genealogies:
         units = {serial.serial_number: serial for serial in found}
         for number in [parent_number, *child_numbers]:
             if number not in units:
-                raise NotFound(f"No serial {number}.", code="unknown_serial")
+                raise NotFound(f"No serial {number}.", code="serial_not_found")
         return units
 
     async def _draw_from_lots(self, wanted: dict[str, Decimal]) -> dict[str, uuid.UUID]:
@@ -144,7 +143,7 @@ class Genealogies:
         ids = {number: lot_id for number, lot_id in found}
         for number in wanted:
             if number not in ids:
-                raise NotFound(f"No LOT {number}.", code="unknown_lot")
+                raise NotFound(f"No LOT {number}.", code="lot_not_found")
         usable = [s.value for s in LotStatus if s not in UNUSABLE_LOT_STATUSES]
         for number in sorted(wanted, key=lambda n: ids[n]):
             quantity = wanted[number]
@@ -213,5 +212,5 @@ class Genealogies:
         statement = select(Serial).where(Serial.serial_number == number)
         serial = await self.session.scalar(statement.with_for_update() if for_update else statement)
         if serial is None:
-            raise NotFound(f"No serial {number}.", code="unknown_serial")
+            raise NotFound(f"No serial {number}.", code="serial_not_found")
         return serial

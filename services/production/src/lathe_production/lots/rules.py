@@ -1,10 +1,14 @@
-"""The rules of LOTs, free of storage: numbering, shifts, status transitions."""
+"""The rules of LOTs and their units, free of storage: numbering, shifts, the LOT's status
+transitions, and a unit's lifecycle (its statuses, which of them are finished, whether it may run
+another step). Both the REST path and the machine path (``process_data``) use these."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from lathe_common.errors import Conflict
 
 
 class Shift(StrEnum):
@@ -29,6 +33,24 @@ LOT_TRANSITIONS: dict[LotStatus, frozenset[LotStatus]] = {
 }
 
 OPEN_LOT_STATUSES = frozenset({LotStatus.CREATED, LotStatus.IN_PROGRESS})
+
+
+class SerialStatus(StrEnum):
+    CREATED = "CREATED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    SCRAPPED = "SCRAPPED"
+
+
+FINISHED = frozenset({SerialStatus.PASSED, SerialStatus.FAILED, SerialStatus.SCRAPPED})
+
+
+def check_unit_open(status: SerialStatus) -> None:
+    if status is SerialStatus.SCRAPPED:
+        raise Conflict("The unit was scrapped after its last allowed rework.", code="rework_exhausted")
+    if status in FINISHED:
+        raise Conflict(f"The unit is {status}; it runs no more steps.", code="serial_finished")
 
 
 def can_move(current: LotStatus, new: LotStatus) -> bool:

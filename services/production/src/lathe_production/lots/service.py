@@ -10,10 +10,10 @@ from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, InvalidInput, NotFound
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
-from sqlalchemy import insert, select, update
+from lathe_contracts.production import LotCreatedEvent, LotStatusChangedEvent, SerialsCreatedEvent
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from lathe_production.events import LotCreated, LotStatusChanged, SerialsCreated
 from lathe_production.lots.models import Lot, LotSequence, Serial
 from lathe_production.lots.rules import (
     OPEN_LOT_STATUSES,
@@ -108,7 +108,7 @@ class Lots(Repository[Lot]):
         await self.session.flush()
         await outbox.add(
             self.session,
-            LotCreated(
+            LotCreatedEvent(
                 id=lot.id,
                 lot_number=lot.lot_number,
                 product_model_id=lot.product_model_id,
@@ -154,11 +154,12 @@ class Lots(Repository[Lot]):
             )
         lot.status = new.value
         if field := _STATUS_TIMESTAMP.get(new):
-            setattr(lot, field, datetime.now(UTC))
+            # The database's clock, as for LOTs started and completed by steps (bulk_writes).
+            setattr(lot, field, await self.session.scalar(select(func.now())))
         await self.session.flush()
         await outbox.add(
             self.session,
-            LotStatusChanged(
+            LotStatusChangedEvent(
                 id=lot.id,
                 lot_number=lot.lot_number,
                 work_order_number=lot.work_order_number,
@@ -211,7 +212,7 @@ class Lots(Repository[Lot]):
         await outbox.add(
             self.session,
             *(
-                SerialsCreated(
+                SerialsCreatedEvent(
                     lot_id=lot.id,
                     lot_number=lot.lot_number,
                     work_order_number=lot.work_order_number,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from lathe_common.db import copy_rows
@@ -49,7 +48,8 @@ async def _move_lots(
 async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: BatchState) -> None:
     """Everything a batch of judged executions changes, in a fixed number of statements."""
     await copy_rows(session, _data, ROW_KEYS, (s.data.row() for s in steps))
-    # The rows took the transaction's now() as recorded_at: the same instant, read back once.
+    # The rows took the transaction's now() as recorded_at: the same instant, read back once. LOT
+    # starts and completions are stamped with it too: one clock, the database's, for all of them.
     recorded_at = (await session.execute(select(func.now()))).scalar_one()
     for s in steps:
         s.data.recorded_at = recorded_at
@@ -74,7 +74,6 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
             },
         )
 
-    now = datetime.now(UTC)
     to_start = sorted({s.lot.id for s in steps if s.starts_lot})
     # Every unit of the batch is locked already (in id order); the LOTs it changes are locked now,
     # also in id order, so concurrent batches always take locks in one global order. NO KEY UPDATE:
@@ -90,7 +89,7 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
         )
     started: set[uuid.UUID] = set()
     if to_start:
-        started = await _move_lots(session, to_start, LotStatus.CREATED, LotStatus.IN_PROGRESS, started_at=now)
+        started = await _move_lots(session, to_start, LotStatus.CREATED, LotStatus.IN_PROGRESS, started_at=recorded_at)
 
     # Counted under the LOTs' row locks: the last unit to finish completes its LOT, exactly once.
     finishing: dict[uuid.UUID, int] = {}
@@ -116,7 +115,7 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
             lot.finished_count, lot.status = r.finished_count, r.status
         if full:
             completed = await _move_lots(
-                session, full, LotStatus.IN_PROGRESS, LotStatus.COMPLETED, completed_at=func.now()
+                session, full, LotStatus.IN_PROGRESS, LotStatus.COMPLETED, completed_at=recorded_at
             )
     for lot_id in completed:
         batch.lots_by_id[lot_id].status = LotStatus.COMPLETED.value

@@ -11,22 +11,13 @@ from typing import Any
 
 from lathe_common.errors import Conflict, InvalidInput
 
+from lathe_production.lots.rules import SerialStatus, check_unit_open
+
 
 class StepResult(StrEnum):
     PASS = "PASS"  # noqa: S105 - a step result, not a password
     FAIL = "FAIL"
     REWORK = "REWORK"
-
-
-class SerialStatus(StrEnum):
-    CREATED = "CREATED"
-    IN_PROGRESS = "IN_PROGRESS"
-    PASSED = "PASSED"
-    FAILED = "FAILED"
-    SCRAPPED = "SCRAPPED"
-
-
-FINISHED = frozenset({SerialStatus.PASSED, SerialStatus.FAILED, SerialStatus.SCRAPPED})
 
 
 @dataclass(frozen=True)
@@ -100,13 +91,6 @@ class Outcome:
     status: SerialStatus
     current_step: int  # routing steps completed
     rework_count: int
-
-
-def check_unit_open(status: SerialStatus) -> None:
-    if status is SerialStatus.SCRAPPED:
-        raise Conflict("The unit was scrapped after its last allowed rework.", code="rework_exhausted")
-    if status in FINISHED:
-        raise Conflict(f"The unit is {status}; it runs no more steps.", code="serial_finished")
 
 
 def check_can_execute(status: SerialStatus, routing: list[str], current_step: int, process_code: str) -> int:

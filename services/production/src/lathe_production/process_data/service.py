@@ -22,13 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from lathe_production.lots.models import Lot, Serial
-from lathe_production.lots.rules import OPEN_LOT_STATUSES, LotStatus
+from lathe_production.lots.rules import FINISHED, OPEN_LOT_STATUSES, LotStatus, SerialStatus, check_unit_open
 from lathe_production.process_data.bulk_writes import write_steps
 from lathe_production.process_data.judging import (
-    FINISHED,
-    SerialStatus,
     check_can_execute,
-    check_unit_open,
     cycle_time,
     judged_result,
     outcome,
@@ -200,18 +197,18 @@ class StepRecorder:
     def _judge(self, ex: StepExecution, batch: BatchState, processes: dict[str, Any]) -> PlannedStep:
         process = processes.get(ex.process_code)
         if process is None:
-            raise NotFound(f"No process {ex.process_code}.", code="unknown_process")
+            raise NotFound(f"No process {ex.process_code}.", code="process_not_found")
         if not process.is_active:
             raise InvalidInput(f"Process {ex.process_code} is inactive.", code="inactive_process")
         serial: SerialState | None = None
         if ex.serial_number is None:
             lot = batch.lots_by_number.get(ex.lot_number)  # type: ignore[arg-type]
             if lot is None:
-                raise NotFound(f"No LOT {ex.lot_number}.", code="unknown_lot")
+                raise NotFound(f"No LOT {ex.lot_number}.", code="lot_not_found")
         else:
             serial = batch.serials.get(ex.serial_number)
             if serial is None:
-                raise NotFound(f"No serial {ex.serial_number}.", code="unknown_serial")
+                raise NotFound(f"No serial {ex.serial_number}.", code="serial_not_found")
             lot = batch.lots_by_id[serial.lot_id]
             if ex.lot_number is not None and lot.lot_number != ex.lot_number:
                 raise InvalidInput(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
+from lathe_contracts.production import ProductModelChangedEvent, ProductModelDefinedEvent
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from lathe_production.events import ProductModelChanged, ProductModelDefined
 from lathe_production.outbox import outbox
 from lathe_production.processes.models import Process
 from lathe_production.product_models.models import ProductModel, RoutingStep
@@ -53,7 +53,7 @@ class ProductModels(Repository[ProductModel]):
         model.steps = await self._steps(data.routing)
         self.session.add(model)
         await self.session.flush()
-        await outbox.add(self.session, ProductModelDefined(**_facts(model)))
+        await outbox.add(self.session, ProductModelDefinedEvent(**_facts(model)))
         return model
 
     async def update(self, key: str, data: ProductModelUpdate) -> ProductModel:
@@ -66,7 +66,7 @@ class ProductModels(Repository[ProductModel]):
             changed.append("routing")
         if changed:
             await self.session.flush()
-            await outbox.add(self.session, ProductModelChanged(**_facts(model), changed=sorted(changed)))
+            await outbox.add(self.session, ProductModelChangedEvent(**_facts(model), changed=sorted(changed)))
         return model
 
     async def _steps(self, routing: list[str]) -> list[RoutingStep]:
@@ -76,7 +76,7 @@ class ProductModels(Repository[ProductModel]):
         }
         unknown = [code for code in routing if code not in found]
         if unknown:
-            raise InvalidInput(f"Unknown processes in the routing: {', '.join(unknown)}.", code="unknown_process")
+            raise InvalidInput(f"Unknown processes in the routing: {', '.join(unknown)}.", code="process_not_found")
         inactive = [code for code in routing if not found[code].is_active]
         if inactive:
             raise InvalidInput(f"Inactive processes in the routing: {', '.join(inactive)}.", code="inactive_process")
