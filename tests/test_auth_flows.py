@@ -10,6 +10,7 @@ import uuid
 
 import httpx
 import pytest
+from lathe_common.testing import eventually
 
 from .conftest import bearer
 
@@ -204,3 +205,13 @@ async def test_password_change_requires_the_current_one(accounts, gateway):
     )
     assert ok.status_code == 204
     assert (await accounts.login(user["username"], "Brand-New-42"))["access_token"]
+
+    # Through the users service: announced like an administrator's reset, and so audited.
+    quality = bearer(await accounts.token_for("quality"))
+
+    async def password_change_audited() -> bool:
+        params = {"subject": user["id"], "event_type": "lathe.auth.user.updated.v1"}
+        entries = (await gateway.get("/api/v1/audit-logs", params=params, headers=quality)).json()["items"]
+        return any(entry["data"]["changed"] == ["password"] for entry in entries)
+
+    assert await eventually(password_change_audited)

@@ -30,6 +30,7 @@ from lathe_auth.sessions.schemas import TokenPair
 from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
 from lathe_auth.settings import AuthSettings
 from lathe_auth.users.models import User
+from lathe_auth.users.service import Users
 
 logger = logging.getLogger(__name__)
 
@@ -167,21 +168,14 @@ class Sessions:
         if new_hash is None:
             await lockouts.record_failure(user_id, address, now)
             raise InvalidInput("The current password is wrong.", code="wrong_password", persist_changes=True)
-        await self.session.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
         await lockouts.forget(user_id, address)
-        await self.revoke_all_for_user(user_id)  # sign out everywhere else
+        # Through the users service: the change revokes every other session and is announced.
+        await Users(self.session).password_changed(user_id, new_hash)
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         await self.session.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=func.now())
-        )
-
-    async def revoke_all_for_user(self, user_id: uuid.UUID) -> None:
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=func.now())
         )
 

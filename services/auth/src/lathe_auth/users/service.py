@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.outbox import Outbox
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
+from lathe_contracts.auth import UserCreatedEvent, UserDeactivatedEvent, UserUpdatedEvent
 from sqlalchemy import func, or_, select, update
 
-from lathe_auth.events import UserCreated, UserDeactivated, UserUpdated
 from lathe_auth.passwords import check_policy, hashing
 from lathe_auth.roles import Role
 from lathe_auth.sessions.lockouts import Lockouts
@@ -56,7 +58,9 @@ class Users(Repository[User]):
         await self.session.flush()
         await outbox.add(
             self.session,
-            UserCreated(id=user.id, username=user.username, email=user.email, full_name=user.full_name, role=user.role),
+            UserCreatedEvent(
+                id=user.id, username=user.username, email=user.email, full_name=user.full_name, role=user.role
+            ),
         )
         return user
 
@@ -76,15 +80,27 @@ class Users(Repository[User]):
                 raise Conflict("Another user has this email.", code="user_exists")
         changed = self.apply(user, changes)
         if password_hash is not None:
-            user.password_hash = password_hash
-            await self._revoke_sessions(user)
+            await self._set_password(user, password_hash)
             changed.append("password")
         if changed:
             await self.session.flush()
-            await outbox.add(self.session, UserUpdated(id=user.id, username=user.username, changed=changed))
+            await outbox.add(self.session, UserUpdatedEvent(id=user.id, username=user.username, changed=changed))
             if user.is_active is False and "is_active" in changed:
                 await self._deactivated(user)
         return user
+
+    async def password_changed(self, user_id: uuid.UUID, password_hash: str) -> User:
+        """A user's own new password (hashed, the current one checked by the caller, the row locked):
+        every other session ends and the change is announced, as for an administrator's reset."""
+        user = await self.get(user_id)
+        await self._set_password(user, password_hash)
+        await self.session.flush()
+        await outbox.add(self.session, UserUpdatedEvent(id=user.id, username=user.username, changed=["password"]))
+        return user
+
+    async def _set_password(self, user: User, password_hash: str) -> None:
+        user.password_hash = password_hash
+        await self._revoke_sessions(user)
 
     async def deactivate(self, user_id: str, *, acting_user_id: str) -> User:
         user = await self.get(user_id, for_update=True)
@@ -104,7 +120,7 @@ class Users(Repository[User]):
 
     async def _deactivated(self, user: User) -> None:
         await self._revoke_sessions(user)
-        await outbox.add(self.session, UserDeactivated(id=user.id, username=user.username))
+        await outbox.add(self.session, UserDeactivatedEvent(id=user.id, username=user.username))
 
     async def _revoke_sessions(self, user: User) -> None:
         await self.session.execute(
