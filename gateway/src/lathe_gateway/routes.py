@@ -24,8 +24,14 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/lots", "production"),
     Route("/api/v1/serials", "production"),
     Route("/api/v1/process-data", "production"),
+    Route("/api/v1/customers", "orders"),
+    Route("/api/v1/suppliers", "orders"),
+    Route("/api/v1/purchase-orders", "orders"),
+    Route("/api/v1/sales-orders", "orders"),
+    Route("/api/v1/work-orders", "orders"),
+    Route("/api/v1/erp-conflicts", "orders"),
     Route("/api/v1/audit-logs", "analytics"),
-    # Planned, routed once they exist: the orders service's documents, analytics' read models.
+    # Planned, routed once they exist: analytics' read models.
 )
 
 SERVICES = ("auth", "production", "orders", "analytics")

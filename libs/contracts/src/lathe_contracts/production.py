@@ -145,3 +145,29 @@ class ComponentsConsumedEvent(DomainEvent):
     process_code: str | None
     operator: str | None
     components: list[dict[str, Any]]
+
+
+WORK_ORDERS_TOPIC = "lathe.production.work-orders.v1"
+
+
+class WorkOrderPlannedEvent(DomainEvent):
+    """Production accepted a released work order (or a replacement) and created its LOTs."""
+
+    event_type: ClassVar[str] = "lathe.production.work-order.planned.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+    aggregate_field: ClassVar[str] = "work_order_number"
+
+    work_order_number: str
+    lots: list[dict[str, Any]]  # {"id", "lot_number", "target_quantity"}
+
+
+class WorkOrderRejectedEvent(DomainEvent):
+    """Production could not plan a released work order (unknown or inactive model): why, for the planner."""
+
+    event_type: ClassVar[str] = "lathe.production.work-order.rejected.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+    aggregate_field: ClassVar[str] = "work_order_number"
+
+    work_order_number: str
+    code: str
+    reason: str

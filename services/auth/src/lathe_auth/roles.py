@@ -29,7 +29,8 @@ SCOPES: dict[str, str] = {
     "lots:write": "create LOTs and serials, change their status",
     "process-data:read": "see step executions and genealogy",
     "process-data:write": "record step executions and consumed components",
-    "orders:read": "see purchase, sales and work orders",
+    "orders:read": "see purchase, sales and work orders, customers and suppliers",
+    "partners:write": "create, change and deactivate customers and suppliers",
     "purchase-orders:write": "create and change purchase orders",
     "sales-orders:write": "create and change sales orders",
     "work-orders:write": "create and change work orders",
@@ -45,7 +46,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ENGINEER: frozenset(_READ | {"processes:write", "lots:write", "process-data:write"}),
     Role.QUALITY: frozenset(_READ | {"lots:write", "process-data:write", "audit:read"}),
     Role.OPERATOR: frozenset(_READ - {"analytics:read"} | {"process-data:write"}),
-    Role.PURCHASING: frozenset(_READ | {"purchase-orders:write"}),
+    Role.PURCHASING: frozenset(_READ | {"purchase-orders:write", "partners:write"}),
     Role.VIEWER: frozenset(_READ),
 }
 

@@ -1,8 +1,18 @@
+from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
+from lathe_contracts import orders as contracts
 
 from lathe_orders import __doc__ as description
+from lathe_orders.partners.endpoints import customers_router, suppliers_router
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
 
-definition = ServiceDefinition(name="orders", settings=settings, tables=plumbing, description=description or "")
+definition = ServiceDefinition(
+    name="orders",
+    settings=settings,
+    tables=plumbing,
+    routers=[customers_router, suppliers_router],
+    events=events_in(contracts),
+    description=description or "",
+)
 app = create_service_app(definition)

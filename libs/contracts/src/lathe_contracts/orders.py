@@ -1,0 +1,85 @@
+"""Facts the orders service announces: every change of a document with its full state (so an ERP
+can mirror Lathe without calling back), and the work-order facts production acts on."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from lathe_common.events import DomainEvent
+
+PURCHASE_ORDERS_TOPIC = "lathe.orders.purchase-orders.v1"
+SALES_ORDERS_TOPIC = "lathe.orders.sales-orders.v1"
+WORK_ORDERS_TOPIC = "lathe.orders.work-orders.v1"
+
+
+class _DocumentChanged(DomainEvent):
+    id: uuid.UUID
+    number: str
+    change: str  # what happened: created, updated, submitted, approved, received, closed, ...
+    document: dict[str, Any]  # the document as GET answers it, after the change
+
+
+class PurchaseOrderChangedEvent(_DocumentChanged):
+    event_type: ClassVar[str] = "lathe.orders.purchase-order.changed.v1"
+    topic: ClassVar[str] = PURCHASE_ORDERS_TOPIC
+
+
+class SalesOrderChangedEvent(_DocumentChanged):
+    event_type: ClassVar[str] = "lathe.orders.sales-order.changed.v1"
+    topic: ClassVar[str] = SALES_ORDERS_TOPIC
+
+
+class WorkOrderChangedEvent(_DocumentChanged):
+    event_type: ClassVar[str] = "lathe.orders.work-order.changed.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+
+class WorkOrderReleasedEvent(DomainEvent):
+    """Production is to make ``quantity`` units of ``model_code``: it plans the LOTs."""
+
+    event_type: ClassVar[str] = "lathe.orders.work-order.released.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+    id: uuid.UUID
+    number: str
+    model_code: str
+    quantity: int
+    priority: str
+    due_date: str | None
+    create_serials: bool
+
+
+class WorkOrderCancelledEvent(DomainEvent):
+    """Production cancels the work order's LOTs that have not started; started ones are left to the plant."""
+
+    event_type: ClassVar[str] = "lathe.orders.work-order.cancelled.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+    id: uuid.UUID
+    number: str
+
+
+class WorkOrderReplacementRequestedEvent(DomainEvent):
+    """Units were scrapped and the work order asks for them to be made again: one more LOT."""
+
+    event_type: ClassVar[str] = "lathe.orders.work-order.replacement-requested.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+    id: uuid.UUID
+    number: str
+    model_code: str
+    quantity: int
+    create_serials: bool
+    request_no: int  # 1, 2, ...: one LOT per request, whatever the redeliveries
+
+
+class WorkOrderCompletedEvent(DomainEvent):
+    event_type: ClassVar[str] = "lathe.orders.work-order.completed.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+    id: uuid.UUID
+    number: str
+    quantity: int
+    quantity_good: int
+    quantity_scrapped: int

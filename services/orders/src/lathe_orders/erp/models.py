@@ -1,0 +1,25 @@
+"""ERP documents that could not be applied: what planners see in the conflicts list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lathe_orders.tables import Base
+
+
+class ErpConflict(Base):
+    __tablename__ = "erp_conflicts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    revision: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from lathe_common.patching import changed_field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+CODE = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+CURRENCY = Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+
+
+class PartnerCreate(BaseModel):
+    code: str = CODE
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=2000)
+    currency: str = CURRENCY
+    payment_terms_days: int = Field(default=30, ge=0, le=3650)
+
+
+class PartnerUpdate(BaseModel):
+    name: str = changed_field(min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, description="null clears it")
+    phone: str | None = Field(default=None, max_length=40, description="null clears it")
+    address: str | None = Field(default=None, max_length=2000, description="null clears it")
+    currency: str = changed_field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
+    payment_terms_days: int = changed_field(ge=0, le=3650)
+    is_active: bool = changed_field()
+
+
+class PartnerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    name: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    currency: str
+    payment_terms_days: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,54 @@
+"""Work orders: what production is asked to make, and its progress as production reports it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lathe_orders.documents import DocumentColumns
+from lathe_orders.tables import Base
+
+
+class WorkOrder(DocumentColumns, Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        UniqueConstraint("external_source", "external_id", name="uq_work_orders_external"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "quantity_good >= 0 AND quantity_scrapped >= 0 AND quantity_in_progress >= 0", name="progress_not_negative"
+        ),
+        Index("ix_work_orders_created_id", "created_at", "id"),
+        Index("ix_work_orders_due", "due_date"),
+    )
+
+    model_code: Mapped[str] = mapped_column(String(64), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[str] = mapped_column(String(8), default="NORMAL", server_default="NORMAL")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    create_serials: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    replace_scrap: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    sales_order_line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.sales_order_lines.id"), index=True)
+    # Progress, from production's events (see the work-order progress consumer).
+    quantity_good: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quantity_scrapped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quantity_in_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)  # production refused the release: why
