@@ -1,7 +1,9 @@
 """CSV answers for lists (``?format=csv``): every row the filters match, streamed as it is read.
 
 Rows are written as the database returns them (``AsyncSession.stream``), so an export of a
-million lines holds one chunk in memory, not the list. Values are written as text: decimals as
+million lines holds one chunk in memory, not the list. The stream reads in a transaction of its
+own, opened when the answer starts and closed when it ends: the request's session is committed
+before an answer is sent, so it cannot be the one a streamed answer reads from. Values are written as text: decimals as
 they are (never floats), times in ISO 8601 UTC. A cell that a spreadsheet would run as a formula
 (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with an apostrophe,
 so an exported order never executes what someone typed into its notes (CSV injection).
@@ -11,14 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 500
@@ -82,12 +86,20 @@ def csv_response(header: Sequence[str], rows: AsyncIterable[Sequence[Any]], *, f
     )
 
 
-async def rows_of(items: AsyncIterable[Any], columns: Sequence[str], extract: Callable[[Any, str], Any] = getattr):
-    """The values of ``columns`` for each item (ORM objects by default)."""
-    async for item in items:
-        yield [extract(item, column) for column in columns]
+def csv_export(
+    request: Request,
+    statement: Select[Any],
+    columns: Sequence[str],
+    *,
+    filename: str,
+    extract: Callable[[Any, str], Any] = getattr,
+) -> StreamingResponse:
+    """Every row of ``statement`` (ORM objects; ``extract`` reads a column of one) as CSV."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
 
+    async def rows() -> AsyncIterator[Sequence[Any]]:
+        async with factory() as session, session.begin():
+            async for item in await session.stream_scalars(statement.execution_options(yield_per=CHUNK_ROWS)):
+                yield [extract(item, column) for column in columns]
 
-async def from_iterable(items: Iterable[Sequence[Any]]) -> AsyncIterator[Sequence[Any]]:
-    for item in items:
-        yield item
+    return csv_response(columns, rows(), filename=filename)

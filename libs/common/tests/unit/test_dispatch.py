@@ -67,3 +67,26 @@ def test_two_classes_of_one_type_are_a_mistake():
 
     with pytest.raises(ValueError, match="same event type"):
         by_event_type({WidgetMade: nothing, Again: nothing})
+
+
+async def test_a_batch_gives_each_handler_its_events_in_order_and_refuses_only_what_does_not_fit():
+    from lathe_common.consumers import batched_by_event_type
+
+    calls: list[tuple[str, list[DomainEvent]]] = []
+
+    async def made(session, events: list[WidgetMade]) -> None:
+        calls.append(("made", events))
+
+    async def scrapped(session, events: list[WidgetScrapped]) -> None:
+        calls.append(("scrapped", events))
+
+    handle = batched_by_event_type({WidgetMade: made, WidgetScrapped: scrapped})
+    one, two = WidgetMade(id=uuid.uuid4(), size=1), WidgetMade(id=uuid.uuid4(), size=2)
+    gone = WidgetScrapped(id=uuid.uuid4(), reason="bent")
+    broken = Envelope.wrap(one, source="t").model_copy(update={"data": {"size": "x"}})
+    envelopes = [Envelope.wrap(e, source="t") for e in (gone, one, Other(id=uuid.uuid4()))] + [broken]
+    envelopes.append(Envelope.wrap(two, source="t"))
+    outcomes = await handle(None, envelopes)
+    assert [type(o).__name__ if o else None for o in outcomes] == [None, None, None, "InvalidInput", None]
+    assert outcomes[3].code == "invalid_event"
+    assert calls == [("made", [one, two]), ("scrapped", [gone])]  # the table's order, arrival order within

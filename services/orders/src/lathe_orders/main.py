@@ -4,6 +4,7 @@ from lathe_contracts import orders as contracts
 
 from lathe_orders import __doc__ as description
 from lathe_orders.partners.endpoints import customers_router, suppliers_router
+from lathe_orders.projections.consumer import production_projections
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
 
@@ -12,6 +13,7 @@ definition = ServiceDefinition(
     settings=settings,
     tables=plumbing,
     routers=[customers_router, suppliers_router],
+    consumers=[production_projections],
     events=events_in(contracts),
     description=description or "",
 )

@@ -9,7 +9,7 @@ explained in ``handling``; batches in ``batches``; dead-letter copies in ``dead_
 """
 
 from lathe_common.consumers.dead_letters import DeadLetters
-from lathe_common.consumers.dispatch import by_event_type
+from lathe_common.consumers.dispatch import batched_by_event_type, by_event_type
 from lathe_common.consumers.handling import UNDECODABLE, UNHANDLED_ERROR
 from lathe_common.consumers.inbox import Inbox, prune_inbox, prune_inbox_forever
 from lathe_common.consumers.retries import Backoff, is_transient
@@ -18,6 +18,7 @@ from lathe_common.consumers.spec import BatchHandler, ConsumerSpec, Decoded, Han
 
 __all__ = [
     "UNDECODABLE",
+    "batched_by_event_type",
     "by_event_type",
     "UNHANDLED_ERROR",
     "Backoff",

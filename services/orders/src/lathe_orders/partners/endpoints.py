@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from lathe_common.auth import requires
-from lathe_common.csv_export import FormatParam, ListFormat, csv_response, rows_of
+from lathe_common.csv_export import FormatParam, ListFormat, csv_export
 from lathe_common.db import SessionDep
 from lathe_common.pagination import Page, PageDep
 
@@ -32,6 +32,7 @@ def partner_router(kind: PartnerKind, path: str) -> APIRouter:
         name=f"list_{noun}s",
     )
     async def list_partners(
+        request: Request,
         session: SessionDep,
         page: PageDep,
         is_active: bool | None = None,
@@ -40,8 +41,8 @@ def partner_router(kind: PartnerKind, path: str) -> APIRouter:
     ) -> Page[PartnerRead] | StreamingResponse:
         partners = Partners(session, kind)
         if format is ListFormat.CSV:
-            rows = rows_of(partners.export(is_active=is_active, q=q), CSV_COLUMNS)
-            return csv_response(CSV_COLUMNS, rows, filename=f"{noun}s.csv")
+            listed = partners.listed(is_active=is_active, q=q)
+            return csv_export(request, listed, CSV_COLUMNS, filename=f"{noun}s.csv")
         items, total = await partners.search(page, is_active=is_active, q=q)
         return Page(
             items=[PartnerRead.model_validate(p) for p in items], total=total, limit=page.limit, offset=page.offset

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from typing import Any
 
 from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.pagination import PageParams
 from lathe_common.repository import Repository
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_orders.money import minor_unit
@@ -35,17 +35,14 @@ class Partners(Repository[Partner]):
             raise InvalidInput(f"The {self.noun} {code} is inactive.", code=f"inactive_{self.noun}")
         return partner
 
-    def _listed(self, is_active: bool | None, q: str | None):  # noqa: ANN202 - a Select
+    def listed(self, *, is_active: bool | None, q: str | None) -> Select[Any]:
+        """The list's statement, by code: a page of it, or all of it for an export."""
         statement = select(Partner).where(Partner.kind == self.kind.value).order_by(Partner.code)
         statement = self.containing(statement, q, Partner.code, Partner.name)
         return self.filtered({Partner.is_active: is_active}, statement)
 
     async def search(self, page: PageParams, *, is_active: bool | None, q: str | None) -> tuple[list[Partner], int]:
-        return await self.page(page, statement=self._listed(is_active, q))
-
-    async def export(self, *, is_active: bool | None, q: str | None) -> AsyncIterator[Partner]:
-        async for partner in await self.session.stream_scalars(self._listed(is_active, q)):
-            yield partner
+        return await self.page(page, statement=self.listed(is_active=is_active, q=q))
 
     async def create(self, data: PartnerCreate) -> Partner:
         minor_unit(data.currency)  # an ISO 4217 currency with a minor unit, or 422
