@@ -29,6 +29,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/purchase-orders", "orders"),
     Route("/api/v1/sales-orders", "orders"),
     Route("/api/v1/work-orders", "orders"),
+    Route("/api/v1/shipped-units", "orders"),
     Route("/api/v1/erp-conflicts", "orders"),
     Route("/api/v1/audit-logs", "analytics"),
     # Planned, routed once they exist: analytics' read models.
