@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -113,6 +113,7 @@ class Harness:
         together: bool = False,
         members: int = 1,
         decode: Callable[[ConsumerRecord], Decoded] = decode_envelope,
+        on_dead_letter: Callable[..., Any] | None = None,
     ) -> None:
         self.sandbox, self.producer, self.topic = sandbox, producer, topic
         self.calls: Counter[str] = Counter()
@@ -127,6 +128,7 @@ class Harness:
             batch_handler=self.handle_batch if together else None,
             members=members,
             decode=decode,
+            on_dead_letter=on_dead_letter,
         )
         self.runtime = ConsumerRuntime(
             service="test",

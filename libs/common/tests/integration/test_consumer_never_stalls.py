@@ -166,6 +166,7 @@ async def test_a_dead_letter_that_cannot_be_sent_is_retried_after_pauses_until_i
     await harness.send(envelope("after-the-dead-letter-went"))
     await started(harness)
     try:
+
         async def retried_thrice() -> bool:
             return retries(harness, "dead_letter") >= 3
 
@@ -207,3 +208,28 @@ async def test_unstorable_values_in_a_batch_cost_the_rest_of_it_nothing(sandbox,
     assert reasons([dead]) == ["invalid_value"]
     assert harness.batch_calls == 1 and harness.single_calls == 0  # refused before the database: no retry
     assert await harness.widgets("batch-good-1") == 1
+
+
+async def test_a_consumer_is_told_of_its_dead_letters_and_a_listener_that_fails_stalls_nothing(
+    sandbox, producer, topic
+):
+    async def note(session, record, reason, detail) -> None:
+        if record.value == b"listener breaks":
+            raise RuntimeError("the listener has a bug")
+        await session.execute(sandbox.widgets.insert().values(name=f"noted:{reason}:{record.offset}"))
+
+    harness = Harness(sandbox, producer, topic, on_dead_letter=note)
+    await harness.send(raw=b"listener breaks")
+    await harness.send(raw=b"not an event")
+    await harness.send(envelope("conflict-noted"))
+    await harness.send(envelope("after-the-notes"))
+    await started(harness)
+    try:
+        assert await eventually(lambda: harness.widgets("after-the-notes"), timeout=15)
+        dead = await read_topic(sandbox.bootstrap, f"{topic}.dlq", expect=3)
+    finally:
+        await harness.broker.stop()
+    assert reasons(dead) == ["invalid_envelope", "invalid_envelope", "widget_conflict"]
+    assert await harness.widgets("noted:invalid_envelope:0") == 0  # its listener failed: the dead letter went anyway
+    assert await harness.widgets("noted:invalid_envelope:1") == 1
+    assert await harness.widgets("noted:widget_conflict:2") == 1

@@ -14,7 +14,15 @@ from lathe_common.consumers.handling import UNDECODABLE, UNHANDLED_ERROR
 from lathe_common.consumers.inbox import Inbox, prune_inbox, prune_inbox_forever
 from lathe_common.consumers.retries import Backoff, is_transient
 from lathe_common.consumers.runtime import ConsumerRuntime
-from lathe_common.consumers.spec import BatchHandler, ConsumerSpec, Decoded, Handler, Undeliverable, decode_envelope
+from lathe_common.consumers.spec import (
+    BatchHandler,
+    ConsumerSpec,
+    DeadLetterListener,
+    Decoded,
+    Handler,
+    Undeliverable,
+    decode_envelope,
+)
 
 __all__ = [
     "UNDECODABLE",
@@ -25,6 +33,7 @@ __all__ = [
     "BatchHandler",
     "ConsumerRuntime",
     "ConsumerSpec",
+    "DeadLetterListener",
     "DeadLetters",
     "Decoded",
     "Handler",

@@ -101,7 +101,18 @@ class RecordHandling:
             except Exception as exc:  # noqa: BLE001 - never dropped: the record comes back after a pause
                 await self.retry_later(spec, item.record, "dead_letter", exc)
             DEAD_LETTERS.labels(self.service, spec.name, item.record.topic, item.reason).inc()
+            if spec.on_dead_letter is not None:
+                await self._tell(spec, item)
         return len(rejected)
+
+    async def _tell(self, spec: ConsumerSpec, item: Rejected) -> None:
+        """The consumer's own note of a dead letter; the dead letter itself is already safe, so a
+        failure here is logged, never a reason to hold the partition."""
+        try:
+            async with unit_of_work(self.session_factory) as session:
+                await spec.on_dead_letter(session, item.record, item.reason, item.detail)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - see the docstring
+            logger.exception("%s could not note the dead letter of %s[%d]@%d", spec.name, *origin_of(item.record))
 
     async def retry_later(self, spec: ConsumerSpec, record: ConsumerRecord, kind: str, exc: BaseException) -> NoReturn:
         """Pause, then raise ``exc`` so that the record (or its batch) is delivered again in place."""

@@ -40,6 +40,9 @@ def decode_envelope(record: ConsumerRecord) -> Decoded:
 
 
 Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+# Told of each record sent to the dead-letter topic, in a transaction of its own after the send:
+# for consumers that keep a list of what they could not apply (the record, the reason, the detail).
+DeadLetterListener = Callable[[AsyncSession, ConsumerRecord, str, str], Awaitable[None]]
 # Handles a whole batch of payloads in one go: one outcome per payload, in order (None: done;
 # a LatheError: the rule it broke, which must have left no trace of that payload).
 BatchHandler = Callable[[AsyncSession, list[Any]], Awaitable[list[LatheError | None]]]
@@ -68,4 +71,5 @@ class ConsumerSpec:
     # Kafka, so one member's batch is computed while another's waits on the database.
     members: int = 1
     payload: type | None = None  # the body's model, for the AsyncAPI document (default: an event's data)
+    on_dead_letter: DeadLetterListener | None = None
     description: str = ""
