@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from lathe_common.auth import requires
 from lathe_common.db import SessionDep
 from lathe_common.keyset import CursorDep, CursorPage
+from lathe_common.schema_rules import IsoDateTime
 
 from lathe_analytics.audit.schemas import AuditLogRead
 from lathe_analytics.audit.trail import AuditFilter, AuditTrail
@@ -27,8 +27,8 @@ async def list_audit_logs(
     event_type: Annotated[str | None, Query(description="e.g. lathe.auth.user.created.v1")] = None,
     actor: Annotated[str | None, Query()] = None,
     correlation_id: Annotated[str | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="occurred at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="occurred before (ISO 8601)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="occurred at or after (ISO 8601)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="occurred before (ISO 8601)")] = None,
 ) -> CursorPage[AuditLogRead]:
     where = AuditFilter(subject, event_type, actor, correlation_id, since, until)
     found = await AuditTrail(session).search(page, where)

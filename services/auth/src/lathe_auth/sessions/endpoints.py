@@ -8,13 +8,27 @@ from lathe_common.auth import PUBLIC, CurrentPrincipal
 from lathe_common.client_address import client_address
 from lathe_common.db import SessionDep
 from lathe_common.errors import InvalidInput
+from lathe_common.problem_docs import EVENT_TOO_LARGE, VALIDATION_ERROR, problems
 from pydantic import ValidationError
 
 from lathe_auth.roles import scopes_for
-from lathe_auth.sessions.schemas import LoginRequest, LogoutRequest, PasswordChange, RefreshRequest, TokenPair
+from lathe_auth.sessions.schemas import (
+    ACCOUNT_INACTIVE,
+    ACCOUNT_LOCKED,
+    INVALID_CREDENTIALS,
+    INVALID_REFRESH_TOKEN,
+    REFRESH_TOKEN_EXPIRED,
+    REFRESH_TOKEN_REUSED,
+    WRONG_PASSWORD,
+    LoginRequest,
+    LogoutRequest,
+    PasswordChange,
+    RefreshRequest,
+    TokenPair,
+)
 from lathe_auth.sessions.service import Sessions
 from lathe_auth.settings import settings
-from lathe_auth.users.schemas import Me
+from lathe_auth.users.schemas import PASSWORD_POLICY, USER_NOT_FOUND, Me
 from lathe_auth.users.service import Users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -63,13 +77,25 @@ async def _credentials(request: Request) -> LoginRequest:
         ) from None
 
 
-@router.post("/login", response_model=TokenPair, dependencies=[PUBLIC], openapi_extra=_LOGIN_BODY)
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    dependencies=[PUBLIC],
+    openapi_extra=_LOGIN_BODY,
+    # The body is read here, not by FastAPI: its refusals are declared here too.
+    responses=problems(INVALID_CREDENTIALS, VALIDATION_ERROR),
+)
 async def login(request: Request, sessions: SessionsDep, address: ClientAddress) -> TokenPair:
     credentials = await _credentials(request)
     return await sessions.login(credentials.username, credentials.password, address)
 
 
-@router.post("/refresh", response_model=TokenPair, dependencies=[PUBLIC])
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    dependencies=[PUBLIC],
+    responses=problems(INVALID_REFRESH_TOKEN, REFRESH_TOKEN_REUSED, REFRESH_TOKEN_EXPIRED, ACCOUNT_INACTIVE),
+)
 async def refresh(body: RefreshRequest, sessions: SessionsDep) -> TokenPair:
     return await sessions.refresh(body.refresh_token)
 
@@ -81,13 +107,17 @@ async def logout(
     await sessions.logout(principal, body.refresh_token if body else None, request.app.state.redis)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=problems(USER_NOT_FOUND))
 async def me(principal: CurrentPrincipal, session: SessionDep) -> Me:
     user = await Users(session).get(principal.user_id)
     return Me.model_validate(user).model_copy(update={"scopes": sorted(scopes_for(user.role))})
 
 
-@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(WRONG_PASSWORD, *PASSWORD_POLICY, ACCOUNT_LOCKED, ACCOUNT_INACTIVE, EVENT_TOO_LARGE),
+)
 async def change_password(
     body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep, address: ClientAddress
 ) -> None:

@@ -3,9 +3,21 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from lathe_common.auth import requires
 from lathe_common.db import SessionDep
+from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
 
-from lathe_production.genealogy.schemas import ComponentsConsumed, ConsumedRead, Direction, Genealogy
+from lathe_production.genealogy.schemas import (
+    COMPONENT_ALREADY_USED,
+    COMPONENT_CYCLE,
+    COMPONENT_NOT_USABLE,
+    LOT_NOT_USABLE,
+    LOT_QUANTITY_EXCEEDED,
+    ComponentsConsumed,
+    ConsumedRead,
+    Direction,
+    Genealogy,
+)
 from lathe_production.genealogy.service import Genealogies
+from lathe_production.lots.schemas import LOT_NOT_FOUND, SERIAL_NOT_FOUND, UNIT_CLOSED
 from lathe_production.lots.service import Lots
 from lathe_production.settings import settings
 
@@ -21,6 +33,17 @@ READ = [requires("process-data:read")]
     status_code=status.HTTP_201_CREATED,
     dependencies=[requires("process-data:write")],
     summary="Record the components a unit consumed",
+    responses=problems(
+        SERIAL_NOT_FOUND,
+        LOT_NOT_FOUND,
+        *UNIT_CLOSED,
+        COMPONENT_NOT_USABLE,
+        COMPONENT_ALREADY_USED,
+        COMPONENT_CYCLE,
+        LOT_NOT_USABLE,
+        LOT_QUANTITY_EXCEEDED,
+        EVENT_TOO_LARGE,
+    ),
 )
 async def consume_components(serial_number: str, body: ComponentsConsumed, session: SessionDep) -> ConsumedRead:
     consumed = await Genealogies(session).consume(serial_number, body)
@@ -32,6 +55,7 @@ async def consume_components(serial_number: str, body: ComponentsConsumed, sessi
     response_model=Genealogy,
     dependencies=READ,
     summary="backward: everything inside the unit, all levels; forward: every unit it went into",
+    responses=problems(SERIAL_NOT_FOUND),
 )
 async def serial_genealogy(
     serial_number: str, session: SessionDep, direction: Direction = Direction.BACKWARD
@@ -44,6 +68,7 @@ async def serial_genealogy(
     response_model=Genealogy,
     dependencies=READ,
     summary="Where a component LOT went: every unit containing it, all levels up (recall impact)",
+    responses=problems(LOT_NOT_FOUND),
 )
 async def lot_genealogy(lot: str, session: SessionDep) -> Genealogy:
     return await Genealogies(session).trace_lot(await Lots(session, settings).find(lot))

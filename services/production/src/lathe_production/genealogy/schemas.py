@@ -3,11 +3,34 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from lathe_common.problem_docs import ProblemCode
+from lathe_common.schema_rules import exactly_one_of
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# How consuming components is refused (documented on the route).
+COMPONENT_NOT_USABLE = ProblemCode(409, "component_not_usable", "a unit component is FAILED or SCRAPPED")
+COMPONENT_ALREADY_USED = ProblemCode(409, "component_already_used", "a unit component is built into another unit")
+COMPONENT_CYCLE = ProblemCode(409, "component_cycle", "a unit would contain itself")
+LOT_NOT_USABLE = ProblemCode(409, "lot_not_usable", "a LOT component is CANCELLED or CLOSED")
+LOT_QUANTITY_EXCEEDED = ProblemCode(
+    409, "lot_quantity_exceeded", "more is asked of a LOT than it has left (`remaining_quantity`)"
+)
+
+
+def _unit_or_lot(schema: dict[str, Any]) -> None:
+    # What _one_kind checks: a unit, whose quantity (if given) is 1, or a LOT.
+    exactly_one_of("serial_number", "lot_number")(schema)
+    one = {"anyOf": [{"const": 1}, {"type": "string", "pattern": r"^\+?0*1(\.0*)?$"}]}
+    schema["oneOf"][0]["properties"]["quantity"] = one
 
 
 class ComponentRef(BaseModel):
+    """A unit (`serial_number`, one of it) or a quantity of a LOT (`lot_number`, `quantity`)."""
+
+    model_config = ConfigDict(json_schema_extra=_unit_or_lot)
+
     serial_number: str | None = Field(default=None, min_length=1, max_length=80)
     lot_number: str | None = Field(default=None, min_length=1, max_length=64)
     quantity: Decimal = Field(default=Decimal(1), gt=0, max_digits=14, decimal_places=4)

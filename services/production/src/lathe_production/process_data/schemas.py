@@ -5,9 +5,27 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from lathe_common.problem_docs import ProblemCode
+from lathe_common.schema_rules import IsoAwareDateTime, at_least_one_of
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lathe_production.process_data.judging import StepResult
+
+# How a step execution is refused (POST /process-data; the machine topic dead-letters the same).
+STEP_PROCESS_NOT_FOUND = ProblemCode(404, "process_not_found", "no process has that process code")
+STEP_PROCESS_INACTIVE = ProblemCode(422, "inactive_process", "the process is inactive")
+SERIAL_NOT_IN_LOT = ProblemCode(422, "serial_not_in_lot", "the unit belongs to another LOT than `lot_number`")
+INVALID_MEASUREMENT = ProblemCode(422, "invalid_measurement", "a measurement with spec limits is not a number")
+PROCESS_NOT_IN_ROUTING = ProblemCode(422, "process_not_in_routing", "the process is not in the product's routing")
+STEP_OUT_OF_ORDER = ProblemCode(409, "step_out_of_order", "the unit's next step is another one (`expected_process`)")
+
+
+# What StepExecution's validator checks, as far as a schema can state it, for POST /process-data
+# to add to its body's schema (StepExecution's own is the machine topic's contract, docs/asyncapi).
+STEP_EXECUTION_RULES: dict[str, Any] = {
+    "description": "`serial_number` or `lot_number` (or both); `started_at` not after `completed_at`"
+}
+at_least_one_of("serial_number", "lot_number")(STEP_EXECUTION_RULES)
 
 
 class Defect(BaseModel):
@@ -29,8 +47,8 @@ class StepExecution(BaseModel):
     defects: list[Defect] = Field(default_factory=list, max_length=100)
     operator: str | None = Field(default=None, max_length=64)
     equipment_id: str | None = Field(default=None, max_length=64)
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    started_at: IsoAwareDateTime | None = None
+    completed_at: IsoAwareDateTime | None = None
 
     @field_validator("defects", mode="before")
     @classmethod

@@ -4,7 +4,12 @@ import uuid
 from datetime import datetime
 
 from lathe_common.patching import changed_field
+from lathe_common.problem_docs import ProblemCode
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# How process requests are refused (documented on the routes that can refuse so).
+PROCESS_NOT_FOUND = ProblemCode(404, "process_not_found", "no process has that id or process code")
+PROCESS_EXISTS = ProblemCode(409, "process_exists", "a process with that code or number exists")
 
 PROCESS_CODE = Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9_]*$")
 
@@ -15,9 +20,9 @@ class Criterion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit: str | None = Field(default=None, max_length=32)
-    lower_limit: float | None = None
-    upper_limit: float | None = None
-    target: float | None = None
+    lower_limit: float | None = Field(default=None, strict=True)
+    upper_limit: float | None = Field(default=None, strict=True, description="not below lower_limit")
+    target: float | None = Field(default=None, strict=True, description="between the limits")
 
     @model_validator(mode="after")
     def _ordered(self) -> Criterion:
@@ -33,18 +38,18 @@ class Criterion(BaseModel):
 
 class ProcessCreate(BaseModel):
     process_code: str = PROCESS_CODE
-    process_number: int = Field(gt=0, le=1_000_000)
+    process_number: int = Field(gt=0, le=1_000_000, strict=True)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     quality_criteria: dict[str, Criterion] = Field(default_factory=dict)
-    is_active: bool = True
+    is_active: bool = Field(default=True, strict=True)
 
 
 class ProcessUpdate(BaseModel):
     name: str = changed_field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000, description="null clears it")
     quality_criteria: dict[str, Criterion] = changed_field()
-    is_active: bool = changed_field()
+    is_active: bool = changed_field(strict=True)
 
 
 class ProcessRead(BaseModel):

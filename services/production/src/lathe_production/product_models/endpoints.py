@@ -6,8 +6,16 @@ from fastapi import APIRouter, Query, status
 from lathe_common.auth import requires
 from lathe_common.db import SessionDep
 from lathe_common.pagination import Page, PageDep
+from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
 
-from lathe_production.product_models.schemas import ProductModelCreate, ProductModelRead, ProductModelUpdate
+from lathe_production.product_models.schemas import (
+    PRODUCT_MODEL_EXISTS,
+    PRODUCT_MODEL_NOT_FOUND,
+    ROUTING_PROBLEMS,
+    ProductModelCreate,
+    ProductModelRead,
+    ProductModelUpdate,
+)
 from lathe_production.product_models.service import ProductModels
 
 router = APIRouter(prefix="/product-models", tags=["product models"])
@@ -29,16 +37,34 @@ async def list_product_models(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("", response_model=ProductModelRead, status_code=status.HTTP_201_CREATED, dependencies=WRITE)
+@router.post(
+    "",
+    response_model=ProductModelRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=WRITE,
+    responses=problems(PRODUCT_MODEL_EXISTS, *ROUTING_PROBLEMS, EVENT_TOO_LARGE),
+)
 async def create_product_model(body: ProductModelCreate, session: SessionDep) -> ProductModelRead:
     return ProductModelRead.model_validate(await ProductModels(session).create(body))
 
 
-@router.get("/{model}", response_model=ProductModelRead, dependencies=READ, summary="A product model by id or code")
+@router.get(
+    "/{model}",
+    response_model=ProductModelRead,
+    dependencies=READ,
+    summary="A product model by id or code",
+    responses=problems(PRODUCT_MODEL_NOT_FOUND),
+)
 async def get_product_model(model: str, session: SessionDep) -> ProductModelRead:
     return ProductModelRead.model_validate(await ProductModels(session).find(model))
 
 
-@router.patch("/{model}", response_model=ProductModelRead, dependencies=WRITE, summary="Change a model or its routing")
+@router.patch(
+    "/{model}",
+    response_model=ProductModelRead,
+    dependencies=WRITE,
+    summary="Change a model or its routing",
+    responses=problems(PRODUCT_MODEL_NOT_FOUND, *ROUTING_PROBLEMS, EVENT_TOO_LARGE),
+)
 async def update_product_model(model: str, body: ProductModelUpdate, session: SessionDep) -> ProductModelRead:
     return ProductModelRead.model_validate(await ProductModels(session).update(model, body))

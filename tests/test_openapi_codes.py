@@ -1,0 +1,58 @@
+"""Every code a service's OpenAPI documents is one its source raises (or lathe_common's plumbing
+does): renaming a code cannot leave the document promising the old one. (That every code a route
+answers with is documented, the fuzz test checks: test_openapi_fuzz.)
+
+Codes are read from the source as written: ``code="..."`` literals, f-strings as patterns, and
+``<noun>_not_found`` of the ``Repository`` nouns.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+from lathe_common import problem_docs
+from lathe_common.errors import PROBLEM_JSON
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("auth", "production", "orders", "analytics")
+CODE_LITERAL = re.compile(r"""\bcode=(f?)["']([a-z_{}.' ]+)["']""")
+NOUN = re.compile(r"""^\s+(?:self\.)?noun = (?:["']([a-z ]+)["']|.+)$""", re.MULTILINE)
+# What lathe_common answers on routes of a kind (request guard, tokens, cursors, outbox, handlers).
+SHARED = {value.code for value in vars(problem_docs).values() if isinstance(value, problem_docs.ProblemCode)}
+
+
+def raised_by(service: str) -> list[re.Pattern[str]]:
+    """Patterns of the codes a service's source raises."""
+    found: list[re.Pattern[str]] = []
+    for path in (ROOT / "services" / service / "src").rglob("*.py"):
+        text = path.read_text()
+        for formatted, code in CODE_LITERAL.findall(text):
+            found.append(re.compile(re.sub(r"\{[^}]*\}", "[a-z_]+", code) if formatted else re.escape(code)))
+        for noun in NOUN.findall(text):  # Repository.get / find: f"{noun}_not_found"; a computed noun: any
+            found.append(re.compile(re.escape(noun.replace(" ", "_")) + "_not_found" if noun else "[a-z_]+_not_found"))
+    return found
+
+
+def documented_by(service: str) -> set[str]:
+    document = importlib.import_module(f"lathe_{service}.main").app.openapi()
+    codes: set[str] = set()
+    for item in document["paths"].values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                if PROBLEM_JSON in response.get("content", {}):
+                    codes |= {c.code for c in problem_docs.documented_codes(response, int(status))}
+    return codes
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_code_documented_is_one_the_service_raises(service):
+    raised = raised_by(service)
+
+    stale = {code for code in documented_by(service) - SHARED if not any(pattern.fullmatch(code) for pattern in raised)}
+
+    assert not stale, f"{service}'s OpenAPI documents codes nothing raises: {sorted(stale)}"
