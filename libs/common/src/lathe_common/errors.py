@@ -125,8 +125,10 @@ class ServiceUnavailable(LatheError):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int, code: str, title: str, detail: str, /, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
+    """The members RFC 9457 defines (and ``code``, ``request_id``) are always ours: an extra member
+    of the same name (an error raised with ``detail=...`` among its extras) is logged, not shown."""
     body: dict[str, Any] = {
         "type": f"https://lathe.dev/problems/{code}",
         "title": title,
@@ -136,8 +138,15 @@ def problem(
     }
     if rid := context.request_id.get():
         body["request_id"] = rid
-    body.update(extra)
+    for name, value in extra.items():
+        if name in body or name in _OWN_MEMBERS:
+            logger.warning("problem %s: extra member %r clashes with a standard one and is left out", code, name)
+        else:
+            body[name] = value
     return ProblemResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_OWN_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance", "request_id"})
 
 
 class ProblemResponse(JSONResponse):
