@@ -58,6 +58,18 @@ class RateLimitDecision:
         return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers().items()]
 
 
+def decide(count: int, ttl_ms: int, limit: int) -> RateLimitDecision:
+    """The arithmetic of a window, free of Redis: the ``count``-th request of a window that has
+    ``ttl_ms`` milliseconds left, against ``limit``. The reset is in whole seconds, rounded up and
+    never 0 (a client told to wait 0 s would retry at once)."""
+    return RateLimitDecision(
+        allowed=count <= limit,
+        limit=limit,
+        remaining=max(0, limit - count),
+        reset_seconds=max(1, math.ceil(ttl_ms / 1000)),
+    )
+
+
 class RateLimiter:
     def __init__(self, redis: FailOpenRedis, *, window_seconds: int = 60, key_prefix: str = "lathe:ratelimit:") -> None:
         self.redis = redis
@@ -70,7 +82,7 @@ class RateLimiter:
         result = await self.redis.run(
             "rate_limit", lambda _: self._script(keys=[self.key_prefix + key], args=[self.window_seconds * 1000])
         )
-        return None if result is None else self._decision(result, limit)
+        return None if result is None else decide(int(result[0]), int(result[1]), limit)
 
     async def hit_unless_revoked(self, key: str, limit: int, revoked_key: str) -> tuple[bool, RateLimitDecision | None]:
         """(revoked, decision) in one round trip: whether ``revoked_key`` exists, and if not, ``hit(key, limit)``.
@@ -85,13 +97,4 @@ class RateLimiter:
             return False, None
         if int(result[0]) == REVOKED:
             return True, None
-        return False, self._decision(result, limit)
-
-    def _decision(self, result: list[int], limit: int) -> RateLimitDecision:
-        count, ttl_ms = int(result[0]), int(result[1])
-        return RateLimitDecision(
-            allowed=count <= limit,
-            limit=limit,
-            remaining=max(0, limit - count),
-            reset_seconds=max(1, math.ceil(ttl_ms / 1000)),
-        )
+        return False, decide(int(result[0]), int(result[1]), limit)

@@ -53,3 +53,22 @@ async def test_a_real_hash_round_trips_through_the_pool():
     hashed = await hashing.hash("Lathe-Plant-42")
     assert await hashing.verify(hashed, "Lathe-Plant-42")
     assert not await hashing.verify(hashed, "lathe-plant-42")
+
+
+def test_each_event_loop_gets_its_own_slots(monkeypatch):
+    """A semaphore belongs to the loop it first waited in: a service runs one loop, but the CLI and
+    the tests run several in turn, and each must get working slots, not the last loop's."""
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        time.sleep(0.02)
+        return True
+
+    monkeypatch.setattr(passwords, "verify_password", slow_verify)
+    hashing = PasswordHashing(concurrency=1)
+
+    async def contended() -> list[bool]:
+        # Two at once with one slot: the second waits, which binds the semaphore to this loop.
+        return list(await asyncio.gather(hashing.verify("h", "a"), hashing.verify("h", "b")))
+
+    assert asyncio.run(contended()) == [True, True]
+    assert asyncio.run(contended()) == [True, True]  # a new loop: new slots, no "bound to a different loop"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from lathe_auth.keys import KeyStore
-from lathe_auth.passwords import check_policy, hash_password, verify_password
+from lathe_auth.passwords import COMMON_PASSWORDS, DUMMY_HASH, check_policy, hash_password, verify_password
 from lathe_auth.roles import ROLE_SCOPES, SCOPES, Role, matrix_markdown, scopes_for
 from lathe_auth.sessions.tokens import mint_access_token
 from lathe_auth.users.models import User
@@ -33,12 +33,120 @@ def test_password_policy_rejects(password, code):
     assert rejected.value.code == code
 
 
+@pytest.mark.parametrize(
+    ("password", "missing"),
+    [
+        ("Abcdef1", "at least 8 characters"),  # 7 characters, every class
+        ("abcdefg1", "an uppercase letter"),
+        ("ABCDEFG1", "a lowercase letter"),
+        ("Abcdefgh", "a digit"),
+        ("", "at least 8 characters, an uppercase letter, a lowercase letter, a digit"),
+        ("ab1", "at least 8 characters, an uppercase letter"),
+        ("12345678", "an uppercase letter, a lowercase letter"),
+    ],
+)
+def test_a_weak_password_is_told_exactly_what_it_lacks(password, missing):
+    with pytest.raises(InvalidInput) as rejected:
+        check_policy(password)
+    assert (rejected.value.status, rejected.value.code) == (422, "weak_password")
+    assert rejected.value.detail == f"The password needs {missing}."
+
+
+@pytest.mark.parametrize("password", ["Abcdefg1", "Zz0zzzzz", "1234567aB", "Lathe-Plant-42"])
+def test_eight_characters_with_every_class_are_enough(password):
+    check_policy(password)
+
+
+def test_every_common_password_that_meets_the_rules_is_refused_whatever_its_case():
+    refused = 0
+    for common in COMMON_PASSWORDS:
+        for variant in (common, common.upper(), common.capitalize(), common.swapcase(), common.title()):
+            if len(variant) < 8 or variant == variant.lower() or variant == variant.upper():
+                continue  # refused as weak before it is compared
+            with pytest.raises(InvalidInput) as rejected:
+                check_policy(variant)
+            assert rejected.value.code == "common_password", variant
+            assert rejected.value.detail == "The password is too common."
+            refused += 1
+    assert refused >= 2 * len(COMMON_PASSWORDS)
+
+
+def test_a_weak_common_password_is_told_it_is_weak_first():
+    with pytest.raises(InvalidInput) as rejected:
+        check_policy("password123")  # common, and no uppercase letter
+    assert rejected.value.code == "weak_password"
+
+
+def test_the_list_of_common_passwords_is_kept_in_lowercase():
+    assert all(p == p.lower() for p in COMMON_PASSWORDS)
+    assert {"password1", "welcome1", "lathe123", "p@ssw0rd"} <= COMMON_PASSWORDS
+
+
+def test_a_hash_that_is_not_an_argon2_hash_verifies_nothing():
+    assert verify_password("not-a-hash", "Lathe-Plant-42") is False
+    assert verify_password(DUMMY_HASH, "") is False
+
+
 def test_password_policy_accepts_and_hashes_with_argon2id():
     check_policy("Lathe-Plant-42")
     hashed = hash_password("Lathe-Plant-42")
     assert hashed.startswith("$argon2id$")
     assert verify_password(hashed, "Lathe-Plant-42")
     assert not verify_password(hashed, "lathe-plant-42")
+
+
+READ = {"processes:read", "lots:read", "process-data:read", "orders:read", "analytics:read"}
+EXPECTED_SCOPES = {
+    "admin": set(SCOPES),
+    "manager": set(SCOPES) - {"users:admin"},
+    "engineer": READ | {"processes:write", "lots:write", "process-data:write"},
+    "quality": READ | {"lots:write", "process-data:write", "audit:read"},
+    "operator": {"processes:read", "lots:read", "process-data:read", "orders:read", "process-data:write"},
+    "purchasing": READ | {"purchase-orders:write", "partners:write"},
+    "viewer": READ,
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_grants_exactly_its_scopes(role):
+    assert ROLE_SCOPES[role] == EXPECTED_SCOPES[role.value]
+    assert scopes_for(role.value) == EXPECTED_SCOPES[role.value]
+    assert isinstance(scopes_for(role.value), frozenset)
+
+
+def test_the_scopes_are_these_sixteen():
+    assert list(SCOPES) == [
+        "users:read",
+        "users:admin",
+        "audit:read",
+        "processes:read",
+        "processes:write",
+        "lots:read",
+        "lots:write",
+        "process-data:read",
+        "process-data:write",
+        "orders:read",
+        "partners:write",
+        "purchase-orders:write",
+        "sales-orders:write",
+        "work-orders:write",
+        "orders:approve",
+        "analytics:read",
+    ]
+
+
+@pytest.mark.parametrize("role", ["", "ADMIN", "Admin", "root", " admin", "admin "])
+def test_an_unknown_role_grants_nothing(role):
+    assert scopes_for(role) == frozenset()
+
+
+def test_the_role_matrix_in_markdown():
+    lines = matrix_markdown().split("\n")
+    assert lines[0] == "| scope | meaning | admin | manager | engineer | quality | operator | purchasing | viewer |"
+    assert lines[1] == "|---|---|---|---|---|---|---|---|---|"
+    assert lines[2] == "| `users:read` | see user accounts | ✓ | ✓ |  |  |  |  |  |"
+    assert lines[-1] == "| `analytics:read` | see yield, performance and WIP analytics | ✓ | ✓ | ✓ | ✓ |  | ✓ | ✓ |"
+    assert len(lines) == 2 + len(SCOPES)
 
 
 def test_every_role_has_only_known_scopes_and_admin_has_all():

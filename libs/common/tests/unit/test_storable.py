@@ -56,3 +56,52 @@ def test_parsing_refuses_what_python_json_accepts_and_the_database_does_not():
             parse_storable_json(raw)
     with pytest.raises(ValueError, match="recursion limit"):
         parse_storable_json(b"[" * 1000 + b"]" * 1000)
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "problem"),
+    [
+        ({"a": [{"b": [1, "\x00"]}]}, "a[0].b[1]", "contains a NUL character"),
+        ([0, [1, float("nan")]], "[1][1]", "is not a finite number"),
+        ((1, 2, INT64_MAX + 1), "[2]", "is an integer beyond 64 bits"),
+        ({"a": {"b\x00c": 1}}, "a.b\\u0000c", "the key contains a NUL character"),
+        ({1: "\x00"}, "1", "contains a NUL character"),
+        ({"d": Decimal("Infinity")}, "d", "is not a finite number"),
+        ({"d": Decimal("-Infinity")}, "d", "is not a finite number"),
+        (float("nan"), "", "is not a finite number"),
+    ],
+)
+def test_the_place_of_an_unstorable_value(value, path, problem):
+    with pytest.raises(UnstorableValue) as raised:
+        check_storable(value)
+    assert (raised.value.path, raised.value.problem) == (path, problem)
+    assert str(raised.value) == f"{path or 'value'}: {problem}"
+
+
+@pytest.mark.parametrize("value", [0, -1, 0.0, -0.0, 1e-320, -1.5e308, Decimal("-1e-30"), False, b"\x00", object()])
+def test_numbers_within_range_and_values_that_are_not_json_are_not_refused_here(value):
+    check_storable(value)
+
+
+def test_a_deep_value_is_walked_without_recursion():
+    deep: list = []
+    for _ in range(5_000):
+        deep = [deep]
+    check_storable(deep)
+    deep_bad: list = ["\x00"]
+    for _ in range(5_000):
+        deep_bad = [deep_bad]
+    with pytest.raises(UnstorableValue) as raised:
+        check_storable(deep_bad)
+    assert raised.value.path == "[0]" * 5_000 + "[0]"
+
+
+def test_parsing_text_as_well_as_bytes():
+    assert parse_storable_json('{"a": 1.5}') == {"a": 1.5}
+    assert parse_storable_json(b"[]") == []
+    with pytest.raises(ValueError) as raised:
+        parse_storable_json(b"{")
+    assert not isinstance(raised.value, UnstorableValue)
+    with pytest.raises(UnstorableValue) as raised:
+        parse_storable_json(b'{"a": -Infinity}')
+    assert raised.value.path == "a"
