@@ -98,6 +98,52 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# Spec limits a test process can carry (the shape of the default P03's, but the test's own copy).
+OFFSET_LIMITS = {"offset_mv": {"unit": "mV", "lower_limit": -5, "upper_limit": 5, "target": 0}}
+
+
+class Catalog:
+    """Processes and product models that a test makes for itself, with codes no other test or run uses.
+
+    Plants edit and deactivate their processes through the API, the eight defaults included, so a
+    test that borrowed a default would pass or fail by what someone did to the stack before it.
+    Only the test of the defaults themselves (test_production_catalog.py) reads them."""
+
+    def __init__(self, gateway: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        self.gateway, self.headers = gateway, headers
+
+    async def process(self, quality_criteria: dict | None = None, *, name: str = "Test step") -> str:
+        """A new active process; returns its code. Numbers are drawn at random (they are unique, and
+        a test cannot know which are free), so a clash with another process's number draws again."""
+        for _ in range(5):
+            code = f"T_{uuid.uuid4().hex[:12].upper()}"
+            body = {
+                "process_code": code,
+                "process_number": 100_000 + uuid.uuid4().int % 900_000,
+                "name": name,
+                "quality_criteria": quality_criteria or {},
+            }
+            created = await self.gateway.post("/api/v1/processes", json=body, headers=self.headers)
+            if created.status_code == 201:
+                return code
+            assert created.status_code == 409 and created.json()["code"] == "process_exists", created.text
+        pytest.fail("five process numbers drawn were all taken")
+
+    async def processes(self, count: int) -> list[str]:
+        return [await self.process() for _ in range(count)]
+
+    async def model(self, routing: list[str], *, prefix: str = "TM") -> str:
+        """A new product model with this routing; returns its code."""
+        code = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        created = await self.gateway.post(
+            "/api/v1/product-models",
+            json={"model_code": code, "model_name": f"Test model {code}", "routing": routing},
+            headers=self.headers,
+        )
+        assert created.status_code == 201, created.text
+        return code
+
+
 @pytest.fixture
 async def auth(auth_url) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=auth_url, timeout=10) as client:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from decimal import Decimal
 
 import pytest
 
-from .conftest import bearer
+from .conftest import Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
-PROCESS = "P02_LMA_ASSEMBLY"
-
 
 class Kit:
-    """A fresh one-step product model, and helpers to make LOTs and units of it and consume them."""
+    """A fresh one-step product model (its one process the test's own), and helpers to make LOTs and
+    units of it and consume them."""
 
-    def __init__(self, gateway, headers: dict[str, str], model: str) -> None:
-        self.gateway, self.headers, self.model = gateway, headers, model
+    def __init__(self, gateway, headers: dict[str, str], model: str, process: str) -> None:
+        self.gateway, self.headers, self.model, self.process = gateway, headers, model, process
 
     async def lot(self, target_quantity: int, *, units: int = 0) -> tuple[str, list[str]]:
         lot = await self.gateway.post(
@@ -37,14 +35,14 @@ class Kit:
     async def consume(self, parent: str, *components: dict):
         return await self.gateway.post(
             f"/api/v1/serials/{parent}/components",
-            json={"components": list(components), "process_code": PROCESS, "operator": "lee"},
+            json={"components": list(components), "process_code": self.process, "operator": "lee"},
             headers=self.headers,
         )
 
     async def step(self, serial: str, result: str):
         done = await self.gateway.post(
             "/api/v1/process-data",
-            json={"serial_number": serial, "process_code": PROCESS, "equipment_id": "EQ-1", "result": result},
+            json={"serial_number": serial, "process_code": self.process, "equipment_id": "EQ-1", "result": result},
             headers=self.headers,
         )
         assert done.status_code == 201, done.text
@@ -62,12 +60,9 @@ class Kit:
 @pytest.fixture
 async def kit(gateway, accounts) -> Kit:
     engineer = bearer(await accounts.token_for("engineer"))
-    model = f"GEN-{uuid.uuid4().hex[:8]}"
-    created = await gateway.post(
-        "/api/v1/product-models", json={"model_code": model, "model_name": "G", "routing": [PROCESS]}, headers=engineer
-    )
-    assert created.status_code == 201, created.text
-    return Kit(gateway, engineer, model)
+    catalog = Catalog(gateway, engineer)
+    process = await catalog.process(name="Assembly")
+    return Kit(gateway, engineer, await catalog.model([process], prefix="GEN"), process)
 
 
 async def test_multi_level_genealogy_traces_both_ways(kit):

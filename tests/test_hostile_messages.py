@@ -16,7 +16,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from lathe_common.kafka import MAX_REQUEST_BYTES, create_producer
 from lathe_common.testing import eventually
 
-from .conftest import bearer
+from .conftest import Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +81,8 @@ def reason(record: ConsumerRecord) -> str:
     return dict(record.headers)["lathe_dlq_reason"].decode()
 
 
-def step(serial: str, **fields) -> dict:
-    return {"message_id": str(uuid.uuid4()), "serial_number": serial, "process_code": "P01_LASER_MARKING"} | fields
+def step(serial: str, process: str, **fields) -> dict:
+    return {"message_id": str(uuid.uuid4()), "serial_number": serial, "process_code": process} | fields
 
 
 async def test_hostile_machine_messages_are_dead_lettered_and_the_unit_s_next_message_is_recorded(
@@ -135,9 +135,9 @@ async def test_hostile_machine_messages_are_dead_lettered_and_the_unit_s_next_me
             + "0" * 30
             + "}}"
         ),
-        "NUL in a value": dumps(step(serial, operator="rob\x00ot", process_code=process)).encode(),
-        "NUL in a key": dumps(step(serial, measurements={"o\x00": 1}, process_code=process)).encode(),
-        "started in 1900": dumps(step(serial, process_code=process, started_at="1900-01-01T00:00:00Z")).encode(),
+        "NUL in a value": dumps(step(serial, process, operator="rob\x00ot")).encode(),
+        "NUL in a key": dumps(step(serial, process, measurements={"o\x00": 1})).encode(),
+        "started in 1900": dumps(step(serial, process, started_at="1900-01-01T00:00:00Z")).encode(),
     }
     expected = {name: "invalid_value" for name in hostile}
     offsets = {name: await send(producer, MACHINE_TOPIC, partition, body, key=key) for name, body in hostile.items()}
@@ -147,7 +147,7 @@ async def test_hostile_machine_messages_are_dead_lettered_and_the_unit_s_next_me
     offsets["near the size limit"] = await send(producer, MACHINE_TOPIC, partition, big, key=key)
     expected |= {"nested too deep": "invalid_json", "nothing": "invalid_json", "near the size limit": "invalid_json"}
     # Readable after all, whatever its other headers: recorded.
-    good = step(serial, process_code=process, measurements={"offset_mv": 1.5}, result="PASS")
+    good = step(serial, process, measurements={"offset_mv": 1.5}, result="PASS")
     await send(producer, MACHINE_TOPIC, partition, dumps(good).encode(), key=key, headers=[("x-junk", b"\xff\xfe")])
 
     async def recorded() -> bool:
@@ -205,12 +205,8 @@ async def test_hostile_records_on_an_audited_topic_are_dead_lettered_and_the_tra
 
     # A real change after all of them, on whichever partition its key takes: audited within seconds.
     engineer = bearer(await accounts.token_for("engineer"))
-    model = f"AUDIT-{uuid.uuid4().hex[:8]}"
-    await gateway.post(
-        "/api/v1/product-models",
-        json={"model_code": model, "model_name": "M", "routing": ["P01_LASER_MARKING"]},
-        headers=engineer,
-    )
+    catalog = Catalog(gateway, engineer)
+    model = await catalog.model([await catalog.process()], prefix="AUDIT")
     lot = (
         await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": 1}, headers=engineer)
     ).json()

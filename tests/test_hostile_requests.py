@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from .conftest import SERVICE_PORTS, bearer
+from .conftest import SERVICE_PORTS, Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -99,12 +99,9 @@ async def test_nul_and_non_finite_values_in_a_process_are_refused_and_nothing_ch
 
 async def test_unstorable_step_executions_are_refused_before_the_database(gateway, accounts):
     engineer = bearer(await accounts.token_for("engineer"))
-    model = f"REST-{uuid.uuid4().hex[:8]}"
-    await gateway.post(
-        "/api/v1/product-models",
-        json={"model_code": model, "model_name": "M", "routing": ["P01_LASER_MARKING"]},
-        headers=engineer,
-    )
+    catalog = Catalog(gateway, engineer)
+    process = await catalog.process()
+    model = await catalog.model([process], prefix="REST")
     lot = (
         await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": 1}, headers=engineer)
     ).json()
@@ -112,17 +109,17 @@ async def test_unstorable_step_executions_are_refused_before_the_database(gatewa
         "items"
     ]
     serial = unit["serial_number"]
-    step = b'{"serial_number": "%s", "process_code": "P01_LASER_MARKING", "measurements": {"x": %s}}'
+    step = b'{"serial_number": "%s", "process_code": "%s", "measurements": {"x": %s}}'
     for value in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"1" + b"0" * 30):
         response = await gateway.post(
             "/api/v1/process-data",
-            content=step % (serial.encode(), value),
+            content=step % (serial.encode(), process.encode(), value),
             headers={**engineer, "content-type": "application/json"},
         )
         assert response.status_code == 422 and problem_code(response) == "invalid_value", (value, response.text)
     old = await gateway.post(
         "/api/v1/process-data",
-        json={"serial_number": serial, "process_code": "P01_LASER_MARKING", "started_at": "1900-01-01T00:00:00Z"},
+        json={"serial_number": serial, "process_code": process, "started_at": "1900-01-01T00:00:00Z"},
         headers=engineer,
     )
     assert old.status_code == 422 and problem_code(old) == "invalid_value", old.text

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from lathe_common.testing import eventually, read_topic
 
-from .conftest import bearer
+from .conftest import OFFSET_LIMITS, Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -35,11 +35,9 @@ def machine_message(serial: str | None, process: str, **extra) -> dict:
 
 async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gateway, accounts, kafka):
     engineer = bearer(await accounts.token_for("engineer"))
-    model = f"MACH-{uuid.uuid4().hex[:8]}"
-    routing = ["P01_LASER_MARKING", "P03_SENSOR_INSPECTION"]
-    await gateway.post(
-        "/api/v1/product-models", json={"model_code": model, "model_name": "M", "routing": routing}, headers=engineer
-    )
+    catalog = Catalog(gateway, engineer)
+    marking, inspection, other = await catalog.process(), await catalog.process(OFFSET_LIMITS), await catalog.process()
+    model = await catalog.model([marking, inspection], prefix="MACH")
     lot = (
         await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": 2}, headers=engineer)
     ).json()
@@ -48,34 +46,33 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
     nobody, shapeless = f"NOPE-{uuid.uuid4().hex[:8]}", f"SHAPELESS-{uuid.uuid4().hex[:8]}"
     lotless = f"NO-LOT-{uuid.uuid4().hex[:8]}"
 
-    first = machine_message(unit_a, "P01_LASER_MARKING", result="PASS")
-    no_id = machine_message(None, "P01_LASER_MARKING", serial_number=shapeless)
+    first = machine_message(unit_a, marking, result="PASS")
+    no_id = machine_message(None, marking, serial_number=shapeless)
     del no_id["message_id"]
     plan: list[tuple[str, bytes]] = [
         (unit_a, json.dumps(first).encode()),
         (unit_a, json.dumps(first).encode()),  # redelivered: no second effect
         (unit_a, b"{not json"),
-        (shapeless, json.dumps(machine_message(None, "P01_LASER_MARKING")).encode()),  # neither serial nor lot
+        (shapeless, json.dumps(machine_message(None, marking)).encode()),  # neither serial nor lot
         (shapeless, json.dumps(no_id).encode()),
-        (nobody, json.dumps(machine_message(nobody, "P01_LASER_MARKING")).encode()),
-        (unit_b, json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION")).encode()),  # out of order
-        (unit_b, json.dumps(machine_message(unit_b, "P01_LASER_MARKING")).encode()),
-        (unit_b, json.dumps(machine_message(unit_b, "P99_NO_SUCH_PROCESS")).encode()),
-        (unit_b, json.dumps(machine_message(unit_b, "P05_ROBOT_ASSEMBLY")).encode()),  # not in its routing
-        (unit_b, json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", lot_number="WF-KR-000000D-999")).encode()),
+        (nobody, json.dumps(machine_message(nobody, marking)).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, inspection)).encode()),  # out of order
+        (unit_b, json.dumps(machine_message(unit_b, marking)).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, f"NO_SUCH_{uuid.uuid4().hex[:8].upper()}")).encode()),
+        (unit_b, json.dumps(machine_message(unit_b, other)).encode()),  # not in its routing
+        (unit_b, json.dumps(machine_message(unit_b, inspection, lot_number="WF-KR-000000D-999")).encode()),
         (
             unit_b,
-            json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", measurements={"offset_mv": "high"})).encode(),
+            json.dumps(machine_message(unit_b, inspection, measurements={"offset_mv": "high"})).encode(),
         ),
-        (lotless, json.dumps(machine_message(None, "P01_LASER_MARKING", lot_number=lotless)).encode()),
+        (lotless, json.dumps(machine_message(None, marking, lot_number=lotless)).encode()),
         *[
-            (unit_a, json.dumps(machine_message(unit_a, "P03_SENSOR_INSPECTION", result="REWORK")).encode())
-            for _ in range(4)
+            (unit_a, json.dumps(machine_message(unit_a, inspection, result="REWORK")).encode()) for _ in range(4)
         ],  # three reworks allowed, the fourth scraps the unit
-        (unit_a, json.dumps(machine_message(unit_a, "P03_SENSOR_INSPECTION", result="PASS")).encode()),
+        (unit_a, json.dumps(machine_message(unit_a, inspection, result="PASS")).encode()),
         (
             unit_b,
-            json.dumps(machine_message(unit_b, "P03_SENSOR_INSPECTION", measurements={"offset_mv": 1.2})).encode(),
+            json.dumps(machine_message(unit_b, inspection, measurements={"offset_mv": 1.2})).encode(),
         ),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
@@ -94,7 +91,7 @@ async def test_machine_messages_are_recorded_once_and_bad_ones_dead_lettered(gat
 
     assert await eventually(settled, timeout=60)
     history_a = (await gateway.get(f"/api/v1/serials/{unit_a}/history", headers=engineer)).json()
-    assert [h["process_code"] for h in history_a] == ["P01_LASER_MARKING"] + ["P03_SENSOR_INSPECTION"] * 4
+    assert [h["process_code"] for h in history_a] == [marking] + [inspection] * 4
     assert history_a[0]["message_id"] == first["message_id"] and history_a[0]["operator"] == "robot-7"
 
     # Each machine message's events carry its message id as their correlation id (batched or not).
@@ -145,12 +142,9 @@ async def test_one_lot_finished_at_once_by_every_partition_and_by_rest_completes
     requests join in: units of one LOT finish in all of them, and the LOT completes exactly once."""
     engineer = bearer(await accounts.token_for("engineer"))
     admin = bearer(await accounts.admin_token())
-    model = f"RACE-{uuid.uuid4().hex[:8]}"
-    await gateway.post(
-        "/api/v1/product-models",
-        json={"model_code": model, "model_name": "Race", "routing": ["P01_LASER_MARKING"]},
-        headers=engineer,
-    )
+    catalog = Catalog(gateway, engineer)
+    process = await catalog.process()
+    model = await catalog.model([process], prefix="RACE")
     units = 60
     lot = (
         await gateway.post("/api/v1/lots", json={"model_code": model, "target_quantity": units}, headers=engineer)
@@ -163,7 +157,7 @@ async def test_one_lot_finished_at_once_by_every_partition_and_by_rest_completes
     await producer.start()
     try:
         sent = [
-            await producer.send(TOPIC, json.dumps(machine_message(s, "P01_LASER_MARKING")).encode(), key=s.encode())
+            await producer.send(TOPIC, json.dumps(machine_message(s, process)).encode(), key=s.encode())
             for s in by_machine
         ]
         partitions = {(await future).partition for future in sent}
@@ -171,7 +165,7 @@ async def test_one_lot_finished_at_once_by_every_partition_and_by_rest_completes
             *(
                 gateway.post(
                     "/api/v1/process-data",
-                    json={"serial_number": s, "process_code": "P01_LASER_MARKING", "operator": "petrov"},
+                    json={"serial_number": s, "process_code": process, "operator": "petrov"},
                     headers=engineer,
                 )
                 for s in by_rest

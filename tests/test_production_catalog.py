@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
+from pathlib import Path
 
 import pytest
 from lathe_common.testing import eventually
 
-from .conftest import bearer
+from .conftest import Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +30,41 @@ async def engineer(accounts) -> dict[str, str]:
     return bearer(await accounts.token_for("engineer"))
 
 
+MIGRATION = (
+    Path(__file__).resolve().parents[1]
+    / "services/production/src/lathe_production/migrations/versions/0002_processes_and_models.py"
+)
+
+
+def installed_by_migration():
+    """The migration that installs the defaults, as a module: what a fresh install gets is its
+    DEFAULT_PROCESSES, whatever a plant has since changed through the API."""
+    spec = importlib.util.spec_from_file_location("production_migration_0002", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 async def test_a_fresh_install_has_the_eight_default_processes(gateway, engineer):
-    listed = (await gateway.get("/api/v1/processes", params={"limit": 500}, headers=engineer)).json()
-    codes = [p["process_code"] for p in listed["items"]]
-    assert codes[:8] == DEFAULT_CODES
-    p03 = (await gateway.get("/api/v1/processes/P03_SENSOR_INSPECTION", headers=engineer)).json()
-    assert p03["quality_criteria"]["offset_mv"] == {"unit": "mV", "lower_limit": -5, "upper_limit": 5, "target": 0}
+    migration = installed_by_migration()
+    defaults = {code: (number, name, criteria) for number, code, name, criteria in migration.DEFAULT_PROCESSES}
+    assert list(defaults) == DEFAULT_CODES
+    assert [number for number, _, _ in defaults.values()] == list(range(1, 9))
+    assert defaults["P03_SENSOR_INSPECTION"][2] == {
+        "offset_mv": {"unit": "mV", "lower_limit": -5, "upper_limit": 5, "target": 0}
+    }
+    assert defaults["P06_PERFORMANCE_TEST"][2] == {
+        "latency_ms": {"unit": "ms", "lower_limit": None, "upper_limit": 50, "target": None},
+        "accuracy_pct": {"unit": "%", "lower_limit": 95, "upper_limit": None, "target": None},
+    }
+    # This stack ran the migration: each default is there with the id and number it wrote, which no
+    # request can change (names, limits and is_active are the plant's to edit, so they are not read).
+    for code, (number, _, _) in defaults.items():
+        found = await gateway.get(f"/api/v1/processes/{code}", headers=engineer)
+        assert found.status_code == 200, found.text
+        assert found.json()["id"] == str(uuid.uuid5(migration._NS, code))
+        assert found.json()["process_number"] == number
 
 
 async def test_processes_are_defined_and_changed_with_their_criteria_checked(gateway, engineer, accounts):
@@ -81,7 +112,7 @@ async def _has_two(entries):
 
 async def test_product_models_carry_an_ordered_routing_of_known_active_processes(gateway, engineer):
     code = f"NH-{uuid.uuid4().hex[:8]}"
-    routing = ["P01_LASER_MARKING", "P03_SENSOR_INSPECTION", "P08_PACKAGING_VISUAL_INSPECTION"]
+    first, *routing = await Catalog(gateway, engineer).processes(4)
     body = {
         "model_code": code,
         "model_name": "NeuroHub",
@@ -100,19 +131,21 @@ async def test_product_models_carry_an_ordered_routing_of_known_active_processes
     assert by_code["id"] == created.json()["id"] and by_code["specifications"] == {"sensor_type": "IMU"}
 
     rerouted = await gateway.patch(
-        f"/api/v1/product-models/{code}", json={"routing": ["P02_LMA_ASSEMBLY", *routing]}, headers=engineer
+        f"/api/v1/product-models/{code}", json={"routing": [first, *routing]}, headers=engineer
     )
-    assert rerouted.status_code == 200 and rerouted.json()["routing"][0] == "P02_LMA_ASSEMBLY"
+    assert rerouted.status_code == 200 and rerouted.json()["routing"][0] == first
 
-    unknown = await gateway.patch(f"/api/v1/product-models/{code}", json={"routing": ["P99_NOPE"]}, headers=engineer)
-    assert unknown.status_code == 422 and unknown.json()["code"] == "process_not_found"
-    twice = await gateway.patch(
-        f"/api/v1/product-models/{code}", json={"routing": ["P01_LASER_MARKING"] * 2}, headers=engineer
+    unknown = await gateway.patch(
+        f"/api/v1/product-models/{code}",
+        json={"routing": [f"NO_SUCH_{uuid.uuid4().hex[:8].upper()}"]},
+        headers=engineer,
     )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "process_not_found"
+    twice = await gateway.patch(f"/api/v1/product-models/{code}", json={"routing": [first] * 2}, headers=engineer)
     assert twice.status_code == 422
 
     listed = (await gateway.get("/api/v1/product-models", params={"q": code}, headers=engineer)).json()
-    assert listed["total"] == 1 and listed["items"][0]["routing"] == ["P02_LMA_ASSEMBLY", *routing]
+    assert listed["total"] == 1 and listed["items"][0]["routing"] == [first, *routing]
     missing = await gateway.get("/api/v1/product-models/no-such-model", headers=engineer)
     assert missing.status_code == 404 and missing.json()["code"] == "product_model_not_found"
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from .conftest import bearer
+from .conftest import Catalog, bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -20,18 +20,8 @@ async def engineer(accounts) -> dict[str, str]:
 
 @pytest.fixture
 async def model_code(gateway, engineer) -> str:
-    code = f"LOTM-{uuid.uuid4().hex[:8]}"
-    created = await gateway.post(
-        "/api/v1/product-models",
-        json={
-            "model_code": code,
-            "model_name": "Lot test model",
-            "routing": ["P01_LASER_MARKING", "P03_SENSOR_INSPECTION"],
-        },
-        headers=engineer,
-    )
-    assert created.status_code == 201, created.text
-    return code
+    catalog = Catalog(gateway, engineer)
+    return await catalog.model(await catalog.processes(2), prefix="LOTM")
 
 
 async def new_lot(gateway, headers, model_code, **extra) -> dict:
