@@ -11,7 +11,7 @@ PACKAGES := libs/common libs/contracts services/auth services/production service
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STACK := $(PY) deploy/local/stack.py
 
-.PHONY: help deps up down run test bench lint status logs clean
+.PHONY: help deps up down run test bench mutation lint status logs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ test: deps ## run every test against real PostgreSQL, Kafka and Redis
 
 bench: up ## run the benchmarks; prints a table and writes JSON under .run/bench/
 	@set -a; source $(RUN_DIR)/stack.env; set +a; $(PY) -m benchmarks
+
+mutation: $(VENV)/.installed ## mutation-test the pure rules with their unit tests; prints the share killed (goal 90 %)
+	@$(PY) deploy/local/mutation.py
 
 lint: deps ## static checks
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
