@@ -89,6 +89,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             producer=producer,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            publish_timeout_seconds=settings.outbox_publish_timeout_seconds,
         )
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)

@@ -84,6 +84,9 @@ class ServiceSettings(LatheSettings):
     kafka_replication_factor: int = 1
     outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 1.0
+    outbox_publish_timeout_seconds: float = Field(
+        60.0, gt=0, description="A publish Kafka has not answered after this long releases its rows, to be tried again"
+    )
     outbox_max_event_bytes: int = Field(
         1_000_000,
         gt=0,
