@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lathe_orders.documents import MONEY, PRICE, QUANTITY, RATE, PricedDocumentColumns
+from lathe_orders.partners.models import Partner
 from lathe_orders.tables import Base
 
 
@@ -33,6 +34,11 @@ class PurchaseOrder(PricedDocumentColumns, Base):
     __table_args__ = (
         UniqueConstraint("external_source", "external_id", name="uq_purchase_orders_external"),
         Index("ix_purchase_orders_created_id", "created_at", "id"),
+        # The list's filters, each with the list's order (newest first) behind it (0004).
+        Index("ix_purchase_orders_status_created_id", "status", "created_at", "id"),
+        Index("ix_purchase_orders_supplier_created_id", "supplier_id", "created_at", "id"),
+        Index("ix_purchase_orders_receipt_state_created_id", "receipt_state", "created_at", "id"),
+        Index("ix_purchase_orders_expected_date", "expected_date"),
     )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.partners.id"), index=True)
@@ -42,7 +48,12 @@ class PurchaseOrder(PricedDocumentColumns, Base):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_total: Mapped[Decimal | None] = mapped_column(MONEY)  # what was approved: re-approval compares with it
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An administrator approved an order they created (four eyes overridden): why (0004).
+    approval_override_reason: Mapped[str | None] = mapped_column(Text)
+    # fulfilment.receipt_state of the lines, kept with every movement so the list filters by it (0004).
+    receipt_state: Mapped[str] = mapped_column(String(24), default="NOT_RECEIVED", server_default="NOT_RECEIVED")
 
+    supplier: Mapped[Partner] = relationship(lazy="joined", innerjoin=True)
     lines: Mapped[list[PurchaseOrderLine]] = relationship(
         order_by="PurchaseOrderLine.line_no", lazy="selectin", cascade="all, delete-orphan"
     )
@@ -86,6 +97,8 @@ class PurchaseOrderLine(Base):
     closed_short: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     close_reason: Mapped[str | None] = mapped_column(Text)
 
+    order: Mapped[PurchaseOrder] = relationship(lazy="raise", viewonly=True)  # CSV of lines: joined there
+
 
 class GoodsReceipt(Base):
     __tablename__ = "goods_receipts"
@@ -114,3 +127,5 @@ class GoodsReceiptLine(Base):
     rejected_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0), server_default="0")
     lot_numbers: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
     serial_numbers: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
+
+    order_line: Mapped[PurchaseOrderLine] = relationship(lazy="joined", innerjoin=True, viewonly=True)
