@@ -33,6 +33,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from lathe_common.admission import EXEMPT_PREFIXES
 from lathe_common.auth import AUTHENTICATED, declared_access
+from lathe_common.csv_export import ListFormat
 from lathe_common.errors import PROBLEM_JSON, Problem
 from lathe_common.keyset import CursorDep
 from lathe_common.outbox import EVENT_TOO_LARGE as EVENT_TOO_LARGE_CODE
@@ -224,9 +225,23 @@ def _drop_unused(document: dict[str, Any], names: Sequence[str]) -> None:
             schemas.pop(name, None)
 
 
+def _add_csv_answer(operation: dict[str, Any], route: Any) -> None:
+    """A list that takes ``?format=csv`` (lathe_common.csv_export) answers its 200 as text/csv then."""
+    takes_csv = any(
+        param.field_info.annotation is ListFormat
+        for dependant in _dependants(route.dependant)
+        for param in dependant.query_params
+    )
+    success = operation.get("responses", {}).get("200")
+    if takes_csv and success is not None:
+        success.setdefault("content", {})["text/csv"] = {"schema": {"type": "string"}}
+        success["description"] = "the page as JSON; with `?format=csv`, every matching row as CSV"
+
+
 def document_problems(app: FastAPI) -> None:
     """Makes ``app.openapi()`` document, on every operation, the problems its kind of route shares
-    (``route_problems``) beside the ones the route declares, and the ``Problem`` schema."""
+    (``route_problems``) beside the ones the route declares, and the ``Problem`` schema; and the
+    CSV answer of lists that give one."""
     build = app.openapi
     documented: dict[str, Any] | None = None
 
@@ -242,6 +257,7 @@ def document_problems(app: FastAPI) -> None:
                     operation = paths.get(route.path_format, {}).get(method.lower())
                     if operation is not None:
                         add_problems(operation, route_problems(route, method))
+                        _add_csv_answer(operation, route)
             document.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
             # FastAPI's own 422 schemas, now that every 422 is a problem.
             _drop_unused(document, ("HTTPValidationError", "ValidationError"))

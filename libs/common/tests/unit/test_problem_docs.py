@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.testclient import TestClient
 from lathe_common.auth import PUBLIC, CurrentPrincipal, requires
+from lathe_common.csv_export import FormatParam, ListFormat
 from lathe_common.errors import PROBLEM_JSON
 from lathe_common.http import install_http_plumbing
 from lathe_common.keyset import CursorDep
@@ -177,3 +178,22 @@ def test_a_405_allows_every_method_of_the_path_across_routers():
     assert refused.json()["code"] == "method_not_allowed"
     assert put.status_code == 405 and put.headers["allow"] == "DELETE, GET, PATCH"
     assert client.request("TRACE", "/things").headers["allow"] == "GET"
+
+
+def test_a_list_that_gives_csv_documents_it_beside_its_json():
+    app = FastAPI()
+    install_http_plumbing(app, "test")
+
+    @app.get("/things", dependencies=[PUBLIC])
+    async def list_things(format: FormatParam = ListFormat.JSON) -> list[Thing]:  # noqa: A002
+        return []
+
+    @app.get("/plain", dependencies=[PUBLIC])
+    async def plain() -> list[Thing]:
+        return []
+
+    document_problems(app)
+    paths = app.openapi()["paths"]
+
+    assert set(paths["/things"]["get"]["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    assert set(paths["/plain"]["get"]["responses"]["200"]["content"]) == {"application/json"}

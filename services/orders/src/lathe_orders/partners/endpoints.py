@@ -10,9 +10,16 @@ from lathe_common.auth import requires
 from lathe_common.csv_export import FormatParam, ListFormat, csv_export
 from lathe_common.db import SessionDep
 from lathe_common.pagination import Page, PageDep
+from lathe_common.problem_docs import problems
 
 from lathe_orders.partners.models import PartnerKind
-from lathe_orders.partners.schemas import PartnerCreate, PartnerRead, PartnerUpdate
+from lathe_orders.partners.schemas import (
+    UNKNOWN_CURRENCY,
+    PartnerCreate,
+    PartnerRead,
+    PartnerUpdate,
+    partner_problems,
+)
 from lathe_orders.partners.service import Partners
 
 READ = [requires("orders:read")]
@@ -23,6 +30,7 @@ CSV_COLUMNS = ("code", "name", "email", "phone", "address", "currency", "payment
 def partner_router(kind: PartnerKind, path: str) -> APIRouter:
     noun = kind.value.lower()
     router = APIRouter(prefix=path, tags=[f"{noun}s"])
+    not_found, exists = partner_problems(noun)
 
     @router.get(
         "",
@@ -49,7 +57,12 @@ def partner_router(kind: PartnerKind, path: str) -> APIRouter:
         )
 
     @router.post(
-        "", response_model=PartnerRead, status_code=status.HTTP_201_CREATED, dependencies=WRITE, name=f"create_{noun}"
+        "",
+        response_model=PartnerRead,
+        status_code=status.HTTP_201_CREATED,
+        dependencies=WRITE,
+        name=f"create_{noun}",
+        responses=problems(exists, UNKNOWN_CURRENCY),
     )
     async def create_partner(body: PartnerCreate, session: SessionDep) -> PartnerRead:
         return PartnerRead.model_validate(await Partners(session, kind).create(body))
@@ -60,11 +73,18 @@ def partner_router(kind: PartnerKind, path: str) -> APIRouter:
         dependencies=READ,
         summary=f"A {noun} by id or code",
         name=f"get_{noun}",
+        responses=problems(not_found),
     )
     async def get_partner(partner: str, session: SessionDep) -> PartnerRead:
         return PartnerRead.model_validate(await Partners(session, kind).find(partner))
 
-    @router.patch("/{partner}", response_model=PartnerRead, dependencies=WRITE, name=f"update_{noun}")
+    @router.patch(
+        "/{partner}",
+        response_model=PartnerRead,
+        dependencies=WRITE,
+        name=f"update_{noun}",
+        responses=problems(not_found, UNKNOWN_CURRENCY),
+    )
     async def update_partner(partner: str, body: PartnerUpdate, session: SessionDep) -> PartnerRead:
         return PartnerRead.model_validate(await Partners(session, kind).update(partner, body))
 
@@ -74,6 +94,7 @@ def partner_router(kind: PartnerKind, path: str) -> APIRouter:
         dependencies=WRITE,
         summary=f"Deactivate a {noun} (never deleted)",
         name=f"deactivate_{noun}",
+        responses=problems(not_found),
     )
     async def deactivate_partner(partner: str, session: SessionDep) -> PartnerRead:
         return PartnerRead.model_validate(await Partners(session, kind).deactivate(partner))
