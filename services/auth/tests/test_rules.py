@@ -98,7 +98,7 @@ def test_password_policy_accepts_and_hashes_with_argon2id():
 READ = {"processes:read", "lots:read", "process-data:read", "orders:read", "analytics:read"}
 EXPECTED_SCOPES = {
     "admin": set(SCOPES),
-    "manager": set(SCOPES) - {"users:admin"},
+    "manager": set(SCOPES) - {"users:admin", "orders:approve-own"},
     "engineer": READ | {"processes:write", "lots:write", "process-data:write"},
     "quality": READ | {"lots:write", "process-data:write", "audit:read"},
     "operator": {"processes:read", "lots:read", "process-data:read", "orders:read", "process-data:write"},
@@ -114,7 +114,7 @@ def test_each_role_grants_exactly_its_scopes(role):
     assert isinstance(scopes_for(role.value), frozenset)
 
 
-def test_the_scopes_are_these_sixteen():
+def test_the_scopes_are_these_seventeen():
     assert list(SCOPES) == [
         "users:read",
         "users:admin",
@@ -131,6 +131,7 @@ def test_the_scopes_are_these_sixteen():
         "sales-orders:write",
         "work-orders:write",
         "orders:approve",
+        "orders:approve-own",
         "analytics:read",
     ]
 

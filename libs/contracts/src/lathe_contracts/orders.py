@@ -7,6 +7,7 @@ import uuid
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
+from pydantic import BaseModel
 
 PURCHASE_ORDERS_TOPIC = "lathe.orders.purchase-orders.v1"
 SALES_ORDERS_TOPIC = "lathe.orders.sales-orders.v1"
@@ -23,6 +24,39 @@ class _DocumentChanged(DomainEvent):
 class PurchaseOrderChangedEvent(_DocumentChanged):
     event_type: ClassVar[str] = "lathe.orders.purchase-order.changed.v1"
     topic: ClassVar[str] = PURCHASE_ORDERS_TOPIC
+
+
+class ReceivedGoods(BaseModel):
+    """One line of a goods receipt: what came in of one item, and the supplier's LOT and serial
+    numbers for it (production's genealogy can trace a unit's components back to them)."""
+
+    line_no: int
+    item_code: str
+    unit: str
+    quantity: str  # decimal strings, as in the REST API; rejected ones included
+    rejected_quantity: str
+    accepted_quantity: str
+    lot_numbers: list[str]
+    serial_numbers: list[str]
+
+
+class GoodsReceivedEvent(DomainEvent):
+    """A goods receipt (GR-) against a purchase order. Keyed by the purchase order, so it stays in
+    order with the order's own changes."""
+
+    event_type: ClassVar[str] = "lathe.orders.goods-received.v1"
+    topic: ClassVar[str] = PURCHASE_ORDERS_TOPIC
+    aggregate_field: ClassVar[str] = "purchase_order_id"
+
+    id: uuid.UUID  # the receipt's
+    number: str  # GR-000001
+    purchase_order_id: uuid.UUID
+    purchase_order_number: str
+    supplier_code: str
+    delivery_note: str | None
+    received_by: str | None
+    received_at: str  # ISO 8601, UTC
+    lines: list[ReceivedGoods]
 
 
 class SalesOrderChangedEvent(_DocumentChanged):

@@ -35,6 +35,7 @@ SCOPES: dict[str, str] = {
     "sales-orders:write": "create and change sales orders",
     "work-orders:write": "create and change work orders",
     "orders:approve": "approve, release and close orders",
+    "orders:approve-own": "approve a purchase order one created (overrides four eyes, with a reason)",
     "analytics:read": "see yield, performance and WIP analytics",
 }
 
@@ -42,7 +43,7 @@ _READ = {"processes:read", "lots:read", "process-data:read", "orders:read", "ana
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(SCOPES),
-    Role.MANAGER: frozenset(SCOPES) - {"users:admin"},
+    Role.MANAGER: frozenset(SCOPES) - {"users:admin", "orders:approve-own"},
     Role.ENGINEER: frozenset(_READ | {"processes:write", "lots:write", "process-data:write"}),
     Role.QUALITY: frozenset(_READ | {"lots:write", "process-data:write", "audit:read"}),
     Role.OPERATOR: frozenset(_READ - {"analytics:read"} | {"process-data:write"}),
