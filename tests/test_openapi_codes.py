@@ -2,8 +2,9 @@
 does): renaming a code cannot leave the document promising the old one. (That every code a route
 answers with is documented, the fuzz test checks: test_openapi_fuzz.)
 
-Codes are read from the source as written: ``code="..."`` literals, f-strings as patterns, and
-``<noun>_not_found`` of the ``Repository`` nouns.
+Codes are read from the source as written: ``code="..."`` literals, f-strings as patterns,
+``code=NAME.code`` of a ``NAME = ProblemCode(status, "...", ...)``, and ``<noun>_not_found`` of the
+``Repository`` nouns.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("auth", "production", "orders", "analytics")
 CODE_LITERAL = re.compile(r"""\bcode=(f?)["']([a-z_{}.' ]+)["']""")
+CODE_CONSTANT = re.compile(r"""\bcode=([A-Z][A-Z0-9_]*)\.code\b""")
+PROBLEM_CODE = re.compile(r"""^([A-Z][A-Z0-9_]*) = ProblemCode\(\s*\d+,\s*["']([a-z_]+)["']""", re.MULTILINE)
 NOUN = re.compile(r"""^\s+(?:self\.)?noun = (?:["']([a-z ]+)["']|.+)$""", re.MULTILINE)
 # What lathe_common answers on routes of a kind (request guard, tokens, cursors, outbox, handlers).
 SHARED = {value.code for value in vars(problem_docs).values() if isinstance(value, problem_docs.ProblemCode)}
@@ -29,8 +32,10 @@ SHARED = {value.code for value in vars(problem_docs).values() if isinstance(valu
 def raised_by(service: str) -> list[re.Pattern[str]]:
     """Patterns of the codes a service's source raises."""
     found: list[re.Pattern[str]] = []
-    for path in (ROOT / "services" / service / "src").rglob("*.py"):
-        text = path.read_text()
+    sources = [path.read_text() for path in (ROOT / "services" / service / "src").rglob("*.py")]
+    constants = {name: code for text in sources for name, code in PROBLEM_CODE.findall(text)}
+    for text in sources:
+        found += [re.compile(re.escape(constants[name])) for name in CODE_CONSTANT.findall(text) if name in constants]
         for formatted, code in CODE_LITERAL.findall(text):
             found.append(re.compile(re.sub(r"\{[^}]*\}", "[a-z_]+", code) if formatted else re.escape(code)))
         for noun in NOUN.findall(text):  # Repository.get / find: f"{noun}_not_found"; a computed noun: any
