@@ -54,10 +54,17 @@ class Repository(Generic[M]):
     @staticmethod
     def apply(entity: M, changes: Mapping[str, Any]) -> list[str]:
         """Set the attributes that really change; returns their names (for the change event)."""
+        return list(Repository.apply_recording(entity, changes))
+
+    @staticmethod
+    def apply_recording(entity: M, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Set the attributes that really change; returns each one's value before, by name in
+        order (a change event's ``changed`` and ``previous``)."""
         changed = sorted(name for name, value in changes.items() if getattr(entity, name) != value)
+        previous = {name: getattr(entity, name) for name in changed}
         for name in changed:
             setattr(entity, name, changes[name])
-        return changed
+        return previous
 
     @staticmethod
     def containing(statement: Select[Any], text: str | None, *columns: InstrumentedAttribute[str]) -> Select[Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
+from pydantic import Field
 
 USERS_TOPIC = "lathe.auth.users.v1"
 
@@ -28,7 +29,17 @@ class UserCreatedEvent(_UserEvent):
 class UserUpdatedEvent(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.updated.v1"
 
-    changed: list[str]
+    changed: list[str]  # "password" among them says it changed, never what to or from
+    # Added later than `changed`: null in events published before them.
+    email: str | None = Field(default=None, description="after the change")
+    full_name: str | None = Field(default=None, description="after the change")
+    role: str | None = Field(default=None, description="after the change")
+    is_active: bool | None = Field(default=None, description="after the change")
+    previous: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the value before this change of each field named in `changed` (never the password's); "
+        "empty in events published before Lathe recorded old values",
+    )
 
 
 class UserDeactivatedEvent(_UserEvent):

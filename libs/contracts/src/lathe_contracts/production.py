@@ -6,6 +6,13 @@ import uuid
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
+from pydantic import Field
+
+# `previous` of a ...ChangedEvent: added beside `changed` (never instead of it).
+PREVIOUS_VALUES = (
+    "the value before this change of each field named in `changed` (its value after: the event's own "
+    "field of that name); empty in events published before Lathe recorded old values"
+)
 
 PROCESSES_TOPIC = "lathe.production.processes.v1"
 PRODUCT_MODELS_TOPIC = "lathe.production.product-models.v1"
@@ -27,6 +34,7 @@ class ProcessChangedEvent(ProcessDefinedEvent):
     event_type: ClassVar[str] = "lathe.production.process.changed.v1"
 
     changed: list[str]
+    previous: dict[str, Any] = Field(default_factory=dict, description=PREVIOUS_VALUES)
 
 
 class ProductModelDefinedEvent(DomainEvent):
@@ -45,6 +53,7 @@ class ProductModelChangedEvent(ProductModelDefinedEvent):
     event_type: ClassVar[str] = "lathe.production.product-model.changed.v1"
 
     changed: list[str]
+    previous: dict[str, Any] = Field(default_factory=dict, description=PREVIOUS_VALUES)
 
 
 LOTS_TOPIC = "lathe.production.lots.v1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from lathe_common.errors import Conflict, InvalidInput
 from lathe_common.outbox import Outbox
@@ -21,6 +22,21 @@ from lathe_auth.users.models import User
 from lathe_auth.users.schemas import UserCreate, UserUpdate
 
 outbox = Outbox(plumbing, source="lathe/auth", max_event_bytes=settings.outbox_max_event_bytes)
+
+
+def _updated(user: User, changed: list[str], previous: dict[str, Any]) -> UserUpdatedEvent:
+    """The change, with the account as it is now and the old values of what changed (no secrets:
+    ``changes`` never carries the password, its hash is set apart)."""
+    return UserUpdatedEvent(
+        id=user.id,
+        username=user.username,
+        changed=changed,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        is_active=user.is_active,
+        previous=previous,
+    )
 
 
 class Users(Repository[User]):
@@ -78,13 +94,14 @@ class Users(Repository[User]):
         if changes.get("email") and changes["email"] != user.email:
             if await self.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id)):
                 raise Conflict("Another user has this email.", code="user_exists")
-        changed = self.apply(user, changes)
+        previous = self.apply_recording(user, changes)
+        changed = list(previous)
         if password_hash is not None:
             await self._set_password(user, password_hash)
-            changed.append("password")
+            changed.append("password")  # named, never valued: `previous` has no password
         if changed:
             await self.session.flush()
-            await outbox.add(self.session, UserUpdatedEvent(id=user.id, username=user.username, changed=changed))
+            await outbox.add(self.session, _updated(user, changed, previous))
             if user.is_active is False and "is_active" in changed:
                 await self._deactivated(user)
         return user
@@ -95,7 +112,7 @@ class Users(Repository[User]):
         user = await self.get(user_id)
         await self._set_password(user, password_hash)
         await self.session.flush()
-        await outbox.add(self.session, UserUpdatedEvent(id=user.id, username=user.username, changed=["password"]))
+        await outbox.add(self.session, _updated(user, ["password"], {}))
         return user
 
     async def _set_password(self, user: User, password_hash: str) -> None:

@@ -53,8 +53,10 @@ class Processes(Repository[Process]):
 
     async def update(self, key: str, data: ProcessUpdate) -> Process:
         process = await self.find(key, for_update=True)
-        changed = self.apply(process, data.model_dump(exclude_unset=True, mode="json"))
-        if changed:
+        previous = self.apply_recording(process, data.model_dump(exclude_unset=True, mode="json"))
+        if previous:
             await self.session.flush()
-            await outbox.add(self.session, ProcessChangedEvent(**_facts(process), changed=changed))
+            await outbox.add(
+                self.session, ProcessChangedEvent(**_facts(process), changed=list(previous), previous=previous)
+            )
         return process

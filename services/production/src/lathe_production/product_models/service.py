@@ -60,13 +60,19 @@ class ProductModels(Repository[ProductModel]):
         model = await self.find(key, for_update=True)
         changes = data.model_dump(exclude_unset=True, mode="json")
         routing = changes.pop("routing", None)
-        changed = self.apply(model, changes)
+        previous = self.apply_recording(model, changes)
         if routing is not None and routing != model.routing:
+            previous["routing"] = model.routing
             model.steps = await self._steps(routing)
-            changed.append("routing")
-        if changed:
+        if previous:
             await self.session.flush()
-            await outbox.add(self.session, ProductModelChangedEvent(**_facts(model), changed=sorted(changed)))
+            changed = sorted(previous)
+            await outbox.add(
+                self.session,
+                ProductModelChangedEvent(
+                    **_facts(model), changed=changed, previous={name: previous[name] for name in changed}
+                ),
+            )
         return model
 
     async def _steps(self, routing: list[str]) -> list[RoutingStep]:
