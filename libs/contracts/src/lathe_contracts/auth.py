@@ -1,14 +1,17 @@
-"""Facts the auth service announces on ``lathe.auth.users.v1`` (key: the user id). Never carries secrets."""
+"""Facts the auth service announces: user accounts on ``lathe.auth.users.v1`` (key: the user id),
+sign-ins on ``lathe.auth.logins.v1``. Never carries secrets: no password, hash or token."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
 from pydantic import Field
 
 USERS_TOPIC = "lathe.auth.users.v1"
+LOGINS_TOPIC = "lathe.auth.logins.v1"
 
 
 class _UserEvent(DomainEvent):
@@ -44,3 +47,37 @@ class UserUpdatedEvent(_UserEvent):
 
 class UserDeactivatedEvent(_UserEvent):
     event_type: ClassVar[str] = "lathe.auth.user.deactivated.v1"
+
+
+class LoginSucceededEvent(DomainEvent):
+    """A sign-in with the right password of an active account (key: the user id; the actor is the user)."""
+
+    event_type: ClassVar[str] = "lathe.auth.login.succeeded.v1"
+    topic: ClassVar[str] = LOGINS_TOPIC
+
+    id: uuid.UUID
+    username: str
+    client_address: str
+
+
+class LoginFailedEvent(DomainEvent):
+    """A refused sign-in that counted toward a lockout (see docs/integration.md for which are
+    announced: a flood of failures cannot announce more than the lockout lets through).
+
+    Key: the account's id, or ``username:<the name in lowercase>`` for a name no account has."""
+
+    event_type: ClassVar[str] = "lathe.auth.login.failed.v1"
+    topic: ClassVar[str] = LOGINS_TOPIC
+    aggregate_field: ClassVar[str] = "subject"
+
+    subject: str
+    user_id: uuid.UUID | None  # null: no account has this username
+    username: str  # as typed (the password never is)
+    client_address: str
+    reason: str  # unknown_account, wrong_password, inactive_account
+    failures: int = Field(description="failures counted from this address within the lockout window, this one included")
+    locked_until: datetime | None = Field(
+        description="set on the failure that reached the threshold: until then this account (for an unknown "
+        "username: every unknown username) is locked from this address, and further failures there are "
+        "refused without being counted or announced"
+    )

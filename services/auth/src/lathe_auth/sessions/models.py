@@ -38,3 +38,17 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnknownAccountFailure(Base):
+    """Failed sign-ins from one client address with usernames no account has. Nothing can be
+    locked, so nothing is refused because of them: they are counted as an account's wrong
+    passwords are, so that they are announced (and audited) no faster than a lockout would let
+    guesses through (see ``lockouts``)."""
+
+    __tablename__ = "unknown_account_failures"
+
+    client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

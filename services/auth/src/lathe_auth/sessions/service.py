@@ -7,6 +7,11 @@ the account's row lock (so attempts on one account are decided one at a time), r
 the hash did not change in between. Wrong passwords count per account and client address
 (``lockouts``). A sign-in answers an unknown account, a wrong password, an inactive account and
 a locked one identically, so its answers never tell whether an account exists.
+
+Sign-ins are announced in their own transaction (``lathe.auth.logins.v1``, so audited): every
+success, and every failure the lockout counts (``LoginFailedEvent``: the username as typed and
+the client address, never the password). Attempts a lock refuses are not counted, so not
+announced: a flood adds to the audit trail no faster than the lockout lets guesses through.
 """
 
 from __future__ import annotations
@@ -15,24 +20,35 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import redis.asyncio as redis
+from lathe_common import context
 from lathe_common.auth import REVOKED_JTI_KEY, Principal
 from lathe_common.errors import InvalidInput, TooManyRequests, Unauthorized
+from lathe_contracts.auth import LoginFailedEvent, LoginSucceededEvent
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lathe_auth.keys import KeyStore
 from lathe_auth.passwords import DUMMY_HASH, check_policy, hashing
-from lathe_auth.sessions.lockouts import Lockouts, retry_after_seconds
+from lathe_auth.sessions.lockouts import Counted, Lockouts, retry_after_seconds
 from lathe_auth.sessions.models import RefreshToken
 from lathe_auth.sessions.schemas import TokenPair
 from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
 from lathe_auth.settings import AuthSettings
 from lathe_auth.users.models import User
-from lathe_auth.users.service import Users
+from lathe_auth.users.service import Users, outbox
 
 logger = logging.getLogger(__name__)
+
+
+class FailureReason(StrEnum):
+    """Why a sign-in failed, as lathe.auth.login.failed.v1 says (never the answer's: that is one for all)."""
+
+    UNKNOWN_ACCOUNT = "unknown_account"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password
+    INACTIVE_ACCOUNT = "inactive_account"
 
 
 def _invalid_credentials(**kw: object) -> Unauthorized:
@@ -79,7 +95,11 @@ class Sessions:
             stored = await self._stored_password(reader, func.lower(User.username) == username.lower())
         if stored is None:
             await hashing.verify(DUMMY_HASH, password)  # the same work as for a real account
-            raise _invalid_credentials()
+            counted = await self._lockouts(self.session).count_unknown_account_failure(address, datetime.now(UTC))
+            if counted is None:
+                raise _invalid_credentials()  # beyond what this address may have announced
+            await self._failed(None, username, address, FailureReason.UNKNOWN_ACCOUNT, counted)
+            raise _invalid_credentials(persist_changes=True)
         password_ok = await hashing.verify(stored.password_hash, password)
         user = await self._lock_account(stored)
         if user is None:
@@ -88,15 +108,43 @@ class Sessions:
         lockouts = self._lockouts(self.session)
         if await lockouts.locked_until(user.id, address, now) is not None:
             raise _invalid_credentials()  # not "locked": that would tell an outsider the account exists
-        if not password_ok:
-            if await lockouts.record_failure(user.id, address, now) is not None:
-                logger.warning("account %s locked for %s after repeated wrong passwords", user.username, address)
+        if not password_ok or not user.is_active:
+            # An inactive account's right password counts too: every failure announced is one the
+            # lockout counted, so a flood announces no more than the lockout lets through.
+            counted = await lockouts.count_failure(user.id, address, now)
+            if counted.locked_until is not None:
+                logger.warning("account %s locked for %s after repeated failed sign-ins", user.username, address)
+            reason = FailureReason.WRONG_PASSWORD if not password_ok else FailureReason.INACTIVE_ACCOUNT
+            await self._failed(user.id, username, address, reason, counted)
             raise _invalid_credentials(persist_changes=True)
-        if not user.is_active:
-            raise _invalid_credentials()
         await lockouts.forget(user.id, address)
         user.last_login_at = now
-        return await self._issue(user, family_id=uuid.uuid4())
+        issued = await self._issue(user, family_id=uuid.uuid4())
+        signed_in = context.actor.set(user.username)  # the user is who acted, though not signed in before
+        try:
+            await outbox.add(
+                self.session, LoginSucceededEvent(id=user.id, username=user.username, client_address=address)
+            )
+        finally:
+            context.actor.reset(signed_in)
+        return issued
+
+    async def _failed(
+        self, user_id: uuid.UUID | None, username: str, address: str, reason: FailureReason, counted: Counted
+    ) -> None:
+        """Announces a failed sign-in that was counted (in the request's transaction, which the
+        refusal commits). The attempted username as typed; never the password."""
+        subject = str(user_id) if user_id is not None else f"username:{username.lower()}"
+        event = LoginFailedEvent(
+            subject=subject,
+            user_id=user_id,
+            username=username,
+            client_address=address,
+            reason=reason,
+            failures=counted.failures,
+            locked_until=counted.locked_until,
+        )
+        await outbox.add(self.session, event)
 
     async def refresh(self, token: str) -> TokenPair:
         stored = await self.session.scalar(
