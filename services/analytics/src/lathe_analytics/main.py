@@ -3,8 +3,11 @@ from lathe_common.service import ServiceDefinition, create_service_app
 from lathe_analytics import __doc__ as description
 from lathe_analytics.audit.consumer import audit_consumer
 from lathe_analytics.audit.endpoints import router as audit_router
+from lathe_analytics.audit.partitions import PartitionMaintenance
 from lathe_analytics.settings import settings
 from lathe_analytics.tables import plumbing
+
+audit_partitions = PartitionMaintenance(settings.audit_partition_months_ahead)
 
 definition = ServiceDefinition(
     name="analytics",
@@ -13,5 +16,7 @@ definition = ServiceDefinition(
     routers=[audit_router],
     consumers=[audit_consumer],
     description=description or "",
+    on_startup=audit_partitions.start,
+    on_shutdown=audit_partitions.stop,
 )
 app = create_service_app(definition)

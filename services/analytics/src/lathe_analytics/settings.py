@@ -1,4 +1,5 @@
 from lathe_common.settings import ServiceSettings, secret, settings_config
+from pydantic import Field
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -6,6 +7,8 @@ class AnalyticsSettings(ServiceSettings):
 
     port: int = 8004
     database_url: str = secret("postgresql+asyncpg://lathe_analytics:lathe_analytics@127.0.0.1:55432/lathe")
+    # The audit trail's monthly partitions exist this many months ahead (created at start and daily).
+    audit_partition_months_ahead: int = Field(default=3, ge=1, le=24)
 
 
 settings = AnalyticsSettings()
