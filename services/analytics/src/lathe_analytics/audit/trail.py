@@ -1,17 +1,26 @@
-"""Reading the audit trail: newest first, by cursor, filtered by what an auditor asks about."""
+"""Reading the audit trail: newest first, by cursor, filtered by what an auditor asks about.
+
+Every list is ordered by (occurred_at, id) and filtered by at most one equality that an index
+leads with, then by time: each is an index range (``ix_audit_log_time_id``, ``..._subject_time``,
+``..._actor_time``, ``..._event_type_time``, ``..._correlation_time``, one per partition, merged
+newest first); a time range also skips the months outside it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from lathe_common.errors import InvalidInput, NotFound
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from lathe_analytics.audit.models import AuditLog
 
 NEWEST_FIRST = Keyset("audit-log", (AuditLog.occurred_at, AuditLog.id))
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -23,12 +32,17 @@ class AuditFilter:
     since: datetime | None = None  # occurred at or after
     until: datetime | None = None  # occurred before
 
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise InvalidInput("`since` must be before `until`.", code="invalid_time_range")
+
 
 class AuditTrail(Repository[AuditLog]):
     model = AuditLog
     noun = "audit entry"
 
-    async def search(self, params: CursorParams, where: AuditFilter) -> KeysetPage:
+    def listed(self, where: AuditFilter) -> Select:
+        """Every entry ``where`` matches, unordered."""
         statement = select(AuditLog)
         if where.since is not None:
             statement = statement.where(AuditLog.occurred_at >= where.since)
@@ -40,4 +54,25 @@ class AuditTrail(Repository[AuditLog]):
             AuditLog.actor: where.actor,
             AuditLog.correlation_id: where.correlation_id,
         }
-        return await self.keyset_page(params, NEWEST_FIRST, equal=equal, statement=statement)
+        return self.filtered(equal, statement)
+
+    async def search(self, params: CursorParams, where: AuditFilter) -> KeysetPage:
+        return await self.keyset_page(params, NEWEST_FIRST, statement=self.listed(where))
+
+    async def entry(self, key: str) -> AuditLog:
+        """By id (a number) or by the event's id (a UUID)."""
+        if key.isascii() and key.isdigit():
+            condition = AuditLog.id == int(key) if int(key) <= MAX_ID else None
+        else:
+            try:
+                condition = AuditLog.event_id == uuid.UUID(key)
+            except ValueError:
+                condition = None
+        found = await self.session.scalar(select(AuditLog).where(condition)) if condition is not None else None
+        if found is None:
+            raise NotFound(f"No audit entry with id or event id {key}.", code="audit_entry_not_found")
+        return found
+
+
+def newest_first(statement: Select) -> Select:
+    return NEWEST_FIRST.order(statement)
