@@ -79,7 +79,10 @@ MODULES = (
         not_pure=("keyset_page", "estimated_rows", "_compile_explain", "_Explain.__init__"),
     ),
     Rules("libs/common/src/lathe_common/events.py", (f"{COMMON_TESTS}/test_envelope.py",)),
-    Rules("libs/common/src/lathe_common/errors.py", (f"{COMMON_TESTS}/test_errors.py",)),
+    Rules(
+        "libs/common/src/lathe_common/errors.py",
+        (f"{COMMON_TESTS}/test_errors.py", f"{COMMON_TESTS}/test_problem_members.py"),
+    ),
     Rules("libs/common/src/lathe_common/storable.py", (f"{COMMON_TESTS}/test_storable.py",)),
     Rules("libs/common/src/lathe_common/consumers/retries.py", (f"{COMMON_TESTS}/test_consumer_rules.py",)),
     Rules(

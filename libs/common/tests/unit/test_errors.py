@@ -325,3 +325,13 @@ def test_the_problem_schema_documents_optional_members_as_absent_not_null():
 
     properties = Problem.model_json_schema()["properties"]
     assert "default" not in properties["request_id"] and "default" not in properties["errors"]
+
+
+def test_an_extra_member_named_like_a_standard_one_is_logged_and_left_out(caplog):
+    with caplog.at_level("WARNING", logger="lathe_common.errors"):
+        body = json.loads(problem(409, "lot_full", "Conflict", "full", detail="mine", instance="i", size=2).body)
+    assert body["detail"] == "full" and "instance" not in body and body["size"] == 2
+    assert [r.getMessage() for r in caplog.records if r.name == "lathe_common.errors"] == [
+        "problem lot_full: extra member 'detail' clashes with a standard one and is left out",
+        "problem lot_full: extra member 'instance' clashes with a standard one and is left out",
+    ]
