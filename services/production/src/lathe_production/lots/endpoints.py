@@ -9,7 +9,7 @@ from lathe_common.keyset import CursorDep, CursorPage
 from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
 from lathe_common.schema_rules import IsoDate
 
-from lathe_production.lots.rules import LotStatus, Shift
+from lathe_production.lots.rules import LotStatus, SerialStatus, Shift
 from lathe_production.lots.schemas import (
     INACTIVE_PRODUCT_MODEL,
     INVALID_STATUS_TRANSITION,
@@ -125,11 +125,11 @@ async def list_serials(
     session: SessionDep,
     page: CursorDep,
     lot: Annotated[str | None, Query(description="LOT id or number")] = None,
-    status: str | None = None,
+    status: SerialStatus | None = None,
     q: Annotated[str | None, Query(max_length=80, description="part of the serial number")] = None,
 ) -> CursorPage[SerialRead]:
     lot_id = (await Lots(session, settings).find(lot)).id if lot else None
-    found = await Serials(session).search(page, lot_id=lot_id, status=status, q=q)
+    found = await Serials(session).search(page, lot_id=lot_id, status=status.value if status else None, q=q)
     return found.answer([SerialRead.model_validate(s) for s in found.rows], page.limit)
 
 
