@@ -64,6 +64,41 @@ class SalesOrderChangedEvent(_DocumentChanged):
     topic: ClassVar[str] = SALES_ORDERS_TOPIC
 
 
+class UnitsShippedEvent(DomainEvent):
+    """Units went to a customer with a shipment (DN-): recall impact reaches the customer from a
+    unit. Keyed by the sales order, so it stays in order with the order's own changes."""
+
+    event_type: ClassVar[str] = "lathe.orders.units.shipped.v1"
+    topic: ClassVar[str] = SALES_ORDERS_TOPIC
+    aggregate_field: ClassVar[str] = "sales_order_id"
+
+    shipment_id: uuid.UUID
+    shipment_number: str  # DN-000001
+    sales_order_id: uuid.UUID
+    sales_order_number: str
+    customer_code: str
+    customer_name: str
+    shipped_at: str  # ISO 8601, UTC
+    serial_numbers: list[str]
+
+
+class UnitsReturnedEvent(DomainEvent):
+    """Units came back from a customer with a return (RT-): they are no longer out there (and may
+    ship again). Keyed by the sales order."""
+
+    event_type: ClassVar[str] = "lathe.orders.units.returned.v1"
+    topic: ClassVar[str] = SALES_ORDERS_TOPIC
+    aggregate_field: ClassVar[str] = "sales_order_id"
+
+    return_id: uuid.UUID
+    return_number: str  # RT-000001
+    sales_order_id: uuid.UUID
+    sales_order_number: str
+    customer_code: str
+    returned_at: str  # ISO 8601, UTC
+    serial_numbers: list[str]
+
+
 class WorkOrderChangedEvent(_DocumentChanged):
     event_type: ClassVar[str] = "lathe.orders.work-order.changed.v1"
     topic: ClassVar[str] = WORK_ORDERS_TOPIC

@@ -6,6 +6,8 @@ from lathe_orders import __doc__ as description
 from lathe_orders.partners.endpoints import customers_router, suppliers_router
 from lathe_orders.projections.consumer import production_projections
 from lathe_orders.purchase_orders.endpoints import router as purchase_orders_router
+from lathe_orders.sales_orders.endpoints import router as sales_orders_router
+from lathe_orders.sales_orders.endpoints import shipped_units_router
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
 
@@ -13,7 +15,7 @@ definition = ServiceDefinition(
     name="orders",
     settings=settings,
     tables=plumbing,
-    routers=[customers_router, suppliers_router, purchase_orders_router],
+    routers=[customers_router, suppliers_router, purchase_orders_router, sales_orders_router, shipped_units_router],
     consumers=[production_projections],
     events=events_in(contracts),
     description=description or "",

@@ -70,3 +70,15 @@ def totals(lines: Iterable[LineAmounts], currency: str) -> Totals:
     subtotal = sum((line.amount for line in lines), zero)
     tax_total = sum((line.tax for line in lines), zero)
     return Totals(subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total)
+
+
+# Amounts are stored as NUMERIC(20, 4) (documents.MONEY): 16 digits before the point.
+MAX_AMOUNT = Decimal(10) ** 16
+
+
+def check_amount_fits(amount: Decimal, *, what: str = "amount") -> None:
+    """An amount the columns can hold, refused as input (422) before the database would refuse it."""
+    if abs(amount) >= MAX_AMOUNT:
+        raise InvalidInput(
+            f"The {what} {amount} is beyond what an order can hold (below {MAX_AMOUNT:,f}).", code="amount_too_large"
+        )

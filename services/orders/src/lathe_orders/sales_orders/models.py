@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -20,9 +21,11 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lathe_orders.documents import MONEY, PRICE, QUANTITY, RATE, PricedDocumentColumns
+from lathe_orders.partners.models import Partner
 from lathe_orders.tables import Base
 
 
@@ -31,7 +34,13 @@ class SalesOrder(PricedDocumentColumns, Base):
     __table_args__ = (
         UniqueConstraint("external_source", "external_id", name="uq_sales_orders_external"),
         Index("ix_sales_orders_created_id", "created_at", "id"),
+        # The list's filters, each with the list's order (newest first) behind it (0005).
+        Index("ix_sales_orders_status_created_id", "status", "created_at", "id"),
+        Index("ix_sales_orders_customer_created_id", "customer_id", "created_at", "id"),
     )
+    # created_at / updated_at come back with the INSERT or UPDATE that sets them: the document is
+    # answered (and announced) right after its change, without reading it again.
+    __mapper_args__ = {"eager_defaults": True}
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.partners.id"), index=True)
     customer_po_number: Mapped[str | None] = mapped_column(String(64))
@@ -39,6 +48,7 @@ class SalesOrder(PricedDocumentColumns, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    customer: Mapped[Partner] = relationship(lazy="joined", innerjoin=True)
     lines: Mapped[list[SalesOrderLine]] = relationship(
         order_by="SalesOrderLine.line_no", lazy="selectin", cascade="all, delete-orphan"
     )
@@ -54,6 +64,9 @@ class SalesOrderLine(Base):
             "shipped_quantity >= 0 AND returned_quantity >= 0 AND returned_quantity <= shipped_quantity",
             name="returned_within_shipped",
         ),
+        # Date filters of the list (requested / promised between ...) and the overdue filter (0005).
+        Index("ix_sales_order_lines_requested_date", "requested_date"),
+        Index("ix_sales_order_lines_promised_date", "promised_date"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -97,6 +110,9 @@ class ShipmentLine(Base):
     shipment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.shipments.id", ondelete="CASCADE"))
     sales_order_line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.sales_order_lines.id"), index=True)
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    # The units this line carried, kept with the document (0005): shipped_units holds only the
+    # units still out, and a return removes them from it.
+    serial_numbers: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
 
 
 class ShippedUnit(Base):
