@@ -34,6 +34,9 @@ def asyncapi_document(definition: ServiceDefinition) -> dict[str, Any]:
         async def consume(body: payload) -> None:  # type: ignore[valid-type]  # noqa: ARG001 - documentation only
             return None
 
+        # Annotations are text here (postponed evaluation), read when the document is built: by then
+        # the name ``payload`` would be the last consumer's. Each subscriber gets its own model now.
+        consume.__annotations__["body"] = payload
         consume.__name__ = f"consume_{spec.name.replace('.', '_').replace('-', '_')}"
         broker.subscriber(
             *spec.topics,

@@ -25,3 +25,35 @@ def test_the_machine_topic_is_documented_with_its_payload_and_dead_letters():
     assert "lathe.machine.process-data.v1.dlq" in committed["channels"]
     assert "StepExecution" in committed["components"]["schemas"]
     assert "message_id" in committed["components"]["schemas"]["StepExecution"]["properties"]
+
+
+def test_each_consumer_is_documented_with_its_own_payload():
+    """Two consumers of one service, each with its payload model: neither takes the other's."""
+    from lathe_common.consumers import ConsumerSpec
+    from lathe_common.outbox import PlumbingTables
+    from lathe_common.service import ServiceDefinition
+    from lathe_common.settings import ServiceSettings
+    from pydantic import BaseModel
+    from sqlalchemy import MetaData
+
+    class Reading(BaseModel):
+        sensor: str
+
+    class Order(BaseModel):
+        number: str
+
+    async def ignore(session, payload) -> None:  # noqa: ANN001
+        return None
+
+    definition = ServiceDefinition(
+        name="twin",
+        settings=ServiceSettings(),
+        tables=PlumbingTables.define(MetaData(schema="twin")),
+        consumers=[
+            ConsumerSpec(name="twin.readings", topics=("readings.v1",), handler=ignore, payload=Reading),
+            ConsumerSpec(name="twin.orders", topics=("orders.v1",), handler=ignore, payload=Order),
+        ],
+    )
+    schemas = asyncapi_document(definition)["components"]["schemas"]
+    assert "sensor" in schemas["Reading"]["properties"]
+    assert "number" in schemas["Order"]["properties"]
