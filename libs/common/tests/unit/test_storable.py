@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -105,3 +106,32 @@ def test_parsing_text_as_well_as_bytes():
     with pytest.raises(UnstorableValue) as raised:
         parse_storable_json(b'{"a": -Infinity}')
     assert raised.value.path == "a"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\u0000"}',
+        b'{"k\\u0000": 1}',
+        b'{"a": [1, {"b": NaN}]}',
+        b'{"a": -Infinity}',
+        b'{"a": 1e400}',
+        b'{"a": 9223372036854775808}',
+        b'{"a": -9223372036854775809}',
+        b'[[[["\\u0000"]]]]',
+    ],
+)
+def test_parsing_finds_what_the_walk_finds_with_its_place(raw):
+    """parse_storable_json checks without places first (fast), then walks for the place: the
+    refusal is the walk's, word for word."""
+    with pytest.raises(UnstorableValue) as parsed:
+        parse_storable_json(raw)
+    with pytest.raises(UnstorableValue) as walked:
+        check_storable(json.loads(raw))
+    assert (parsed.value.path, parsed.value.problem) == (walked.value.path, walked.value.problem)
+
+
+def test_parsing_passes_storable_json_of_every_kind():
+    raw = b'{"s": "x", "i": 9223372036854775807, "n": -9223372036854775808, "f": 1.5e308, "b": false, "z": null,'
+    raw += b' "l": [[], {}, "\\u0001"], "e": 1e-320}'
+    assert parse_storable_json(raw)["l"] == [[], {}, "\x01"]
