@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("auth", "production", "orders", "analytics")
-CODE_LITERAL = re.compile(r"""\bcode=(f?)["']([a-z_{}.' ]+)["']""")
+# code="..." given to an error, or code = "..." declared on an error class (documents.PreconditionFailed).
+CODE_LITERAL = re.compile(r"""\bcode\s?=\s?(f?)["']([a-z_{}.' ]+)["']""")
 CODE_CONSTANT = re.compile(r"""\bcode=([A-Z][A-Z0-9_]*)\.code\b""")
 PROBLEM_CODE = re.compile(r"""^([A-Z][A-Z0-9_]*) = ProblemCode\(\s*\d+,\s*["']([a-z_]+)["']""", re.MULTILINE)
 NOUN = re.compile(r"""^\s+(?:self\.)?noun = (?:["']([a-z ]+)["']|.+)$""", re.MULTILINE)
