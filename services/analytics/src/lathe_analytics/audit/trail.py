@@ -57,7 +57,12 @@ class AuditTrail(Repository[AuditLog]):
         return self.filtered(equal, statement)
 
     async def search(self, params: CursorParams, where: AuditFilter) -> KeysetPage:
-        return await self.keyset_page(params, NEWEST_FIRST, statement=self.listed(where))
+        statement = self.listed(where)
+        if params.cursor is not None:
+            # Implied by the cursor's (occurred_at, id) < (..): stated, the months after it are
+            # pruned (the planner prunes partitions on a column's bounds, never on a row comparison).
+            statement = statement.where(AuditLog.occurred_at <= NEWEST_FIRST.values_of(params.cursor)[0])
+        return await self.keyset_page(params, NEWEST_FIRST, statement=statement)
 
     async def entry(self, key: str) -> AuditLog:
         """By id (a number) or by the event's id (a UUID)."""
