@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import gateway_overhead, genealogy, ingestion, list_pages, overload, serials
+from benchmarks import audit_trail, gateway_overhead, genealogy, ingestion, list_pages, overload, serials
 from benchmarks.report import print_table
 
 BENCHMARKS = {
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "genealogy_trace": genealogy.run,
     "machine_ingestion": ingestion.run,
     "list_pages": list_pages.run,
+    "audit_trail": audit_trail.run,
     "overload_1000_connections": overload.run,
 }
 
