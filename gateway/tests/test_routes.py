@@ -70,6 +70,7 @@ def test_only_login_and_refresh_get_the_credentials_limit():
         ("/api/v1/lots", "production"),
         ("/api/v1/lots/L-1/serials", "production"),
         ("/api/v1/audit-logs", "analytics"),
+        ("/api/v1/analytics/spc/P03_SENSOR_INSPECTION/offset_mv", "analytics"),
     ],
 )
 def test_resolve_routes_by_prefix(path, service):
@@ -85,7 +86,7 @@ def test_resolve_routes_by_prefix(path, service):
         "/api/v1/auth/../lots",  # would reach auth as /api/v1/lots once something normalises it
         "/api/v1/lots/./x",
         "/health/live",
-        "/api/v1/analytics/dashboard",
+        "/api/v1/analyticsX",
     ],
 )
 def test_resolve_refuses(path):

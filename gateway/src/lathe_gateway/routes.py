@@ -32,7 +32,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/shipped-units", "orders"),
     Route("/api/v1/erp-conflicts", "orders"),
     Route("/api/v1/audit-logs", "analytics"),
-    # Planned, routed once they exist: analytics' read models.
+    Route("/api/v1/analytics", "analytics"),
 )
 
 SERVICES = ("auth", "production", "orders", "analytics")

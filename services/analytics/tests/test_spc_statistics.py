@@ -152,6 +152,8 @@ def test_results_beyond_a_float_are_none_and_the_answer_stays_json():
 
 def test_moving_ranges_follow_the_series():
     assert moving_ranges([1.0, 3.0, 2.5]) == [None, 2.0, 0.5]
+    assert moving_ranges([4.0]) == [None]
+    assert moving_ranges([]) == []  # one per point, also when there is none
 
 
 def test_a_baseline_sets_the_limits_and_the_rules_judge_the_whole_window():

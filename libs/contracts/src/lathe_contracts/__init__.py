@@ -3,7 +3,7 @@
 One home for each contract that a producer and its consumers both use. The producing service
 imports its events from here to announce them; a consuming service imports the same classes (and
 topic constants) to read them, never a string of its own. A module per producing service:
-``auth``, ``production``, ``orders``; ``machine`` and ``erp`` for what machines and ERP systems
+``auth``, ``production``, ``orders``, ``analytics``; ``machine`` and ``erp`` for what machines and ERP systems
 publish to Lathe. A breaking change to an
 event gets a new type and topic (``.v2``), never an edit in place.
 """
@@ -12,9 +12,14 @@ from types import ModuleType
 
 from lathe_common.events import DomainEvent, events_in
 
-from lathe_contracts import auth, erp, machine, orders, production
+from lathe_contracts import analytics, auth, erp, machine, orders, production
 
-PRODUCERS: dict[str, ModuleType] = {"auth": auth, "production": production, "orders": orders}
+PRODUCERS: dict[str, ModuleType] = {
+    "auth": auth,
+    "production": production,
+    "orders": orders,
+    "analytics": analytics,
+}
 
 
 def published_events() -> list[type[DomainEvent]]:
@@ -27,4 +32,14 @@ def published_topics() -> tuple[str, ...]:
     return tuple(sorted({event.topic for event in published_events()}))
 
 
-__all__ = ["PRODUCERS", "auth", "erp", "machine", "orders", "production", "published_events", "published_topics"]
+__all__ = [
+    "PRODUCERS",
+    "analytics",
+    "auth",
+    "erp",
+    "machine",
+    "orders",
+    "production",
+    "published_events",
+    "published_topics",
+]

@@ -1,10 +1,14 @@
+from lathe_common.events import events_in
 from lathe_common.service import ServiceDefinition, create_service_app
+from lathe_contracts import analytics as analytics_events
 
 from lathe_analytics import __doc__ as description
 from lathe_analytics.audit.consumer import audit_consumer
 from lathe_analytics.audit.endpoints import router as audit_router
 from lathe_analytics.audit.partitions import PartitionMaintenance
 from lathe_analytics.settings import settings
+from lathe_analytics.spc.consumer import spc_consumer
+from lathe_analytics.spc.endpoints import router as spc_router
 from lathe_analytics.tables import plumbing
 
 audit_partitions = PartitionMaintenance(settings.audit_partition_months_ahead)
@@ -13,8 +17,9 @@ definition = ServiceDefinition(
     name="analytics",
     settings=settings,
     tables=plumbing,
-    routers=[audit_router],
-    consumers=[audit_consumer],
+    routers=[audit_router, spc_router],
+    consumers=[audit_consumer, spc_consumer],
+    events=events_in(analytics_events),
     description=description or "",
     on_startup=audit_partitions.start,
     on_shutdown=audit_partitions.stop,

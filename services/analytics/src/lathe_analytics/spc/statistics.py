@@ -206,4 +206,6 @@ def control_limits(baseline: Sequence[float]) -> ControlLimits:
 
 def moving_ranges(values: Sequence[float]) -> list[float | None]:
     """|xᵢ - xᵢ₋₁| per point (None for the first, and where it is too large to represent)."""
+    if not values:
+        return []
     return [None, *(_finite(abs(b - a)) for a, b in zip(values, values[1:], strict=False))]
