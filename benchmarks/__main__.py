@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import audit_trail, gateway_overhead, genealogy, ingestion, list_pages, overload, serials
+from benchmarks import (
+    audit_trail,
+    gateway_overhead,
+    genealogy,
+    ingestion,
+    list_pages,
+    overload,
+    serials,
+    work_order_progress,
+)
 from benchmarks.report import print_table
 
 BENCHMARKS = {
@@ -15,6 +24,7 @@ BENCHMARKS = {
     "list_pages": list_pages.run,
     "audit_trail": audit_trail.run,
     "overload_1000_connections": overload.run,
+    "work_order_progress": work_order_progress.run,
 }
 
 

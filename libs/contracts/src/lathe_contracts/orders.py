@@ -140,7 +140,24 @@ class WorkOrderReplacementRequestedEvent(DomainEvent):
     model_code: str
     quantity: int
     create_serials: bool
-    request_no: int  # 1, 2, ...: one LOT per request, whatever the redeliveries
+    # 1, 2, ...: one plan per request, whatever the redeliveries. Replacements and quantity
+    # increases (WorkOrderQuantityIncreasedEvent) share the numbering; the release is request 0.
+    request_no: int
+
+
+class WorkOrderQuantityIncreasedEvent(DomainEvent):
+    """A released work order's quantity was raised: production plans LOTs for the difference."""
+
+    event_type: ClassVar[str] = "lathe.orders.work-order.quantity-increased.v1"
+    topic: ClassVar[str] = WORK_ORDERS_TOPIC
+
+    id: uuid.UUID
+    number: str
+    model_code: str
+    quantity: int  # the increase: what production is to plan now
+    new_quantity: int  # the work order's quantity after the change
+    create_serials: bool
+    request_no: int  # numbered with the replacements (see WorkOrderReplacementRequestedEvent)
 
 
 class WorkOrderCompletedEvent(DomainEvent):

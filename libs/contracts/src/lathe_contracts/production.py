@@ -168,6 +168,9 @@ class WorkOrderPlannedEvent(DomainEvent):
 
     work_order_number: str
     lots: list[dict[str, Any]]  # {"id", "lot_number", "target_quantity"}
+    # Which request of the work order was planned: 0 the release, 1, 2, ... its replacements and
+    # quantity increases (the request_no of lathe.orders.work-order.*).
+    request_no: int = 0
 
 
 class WorkOrderRejectedEvent(DomainEvent):
@@ -178,5 +181,6 @@ class WorkOrderRejectedEvent(DomainEvent):
     aggregate_field: ClassVar[str] = "work_order_number"
 
     work_order_number: str
-    code: str
+    code: str  # unknown_product_model, inactive_product_model, too_many_lots
     reason: str
+    request_no: int = 0  # as in WorkOrderPlannedEvent: 0 is the release itself

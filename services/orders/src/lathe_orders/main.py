@@ -10,13 +10,23 @@ from lathe_orders.sales_orders.endpoints import router as sales_orders_router
 from lathe_orders.sales_orders.endpoints import shipped_units_router
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
+from lathe_orders.work_orders import progress as work_order_progress  # noqa: F401 - registers its listener
+from lathe_orders.work_orders.endpoints import router as work_orders_router
+from lathe_orders.work_orders.planning import production_answers
 
 definition = ServiceDefinition(
     name="orders",
     settings=settings,
     tables=plumbing,
-    routers=[customers_router, suppliers_router, purchase_orders_router, sales_orders_router, shipped_units_router],
-    consumers=[production_projections],
+    routers=[
+        customers_router,
+        suppliers_router,
+        purchase_orders_router,
+        sales_orders_router,
+        shipped_units_router,
+        work_orders_router,
+    ],
+    consumers=[production_projections, production_answers],
     events=events_in(contracts),
     description=description or "",
 )

@@ -13,6 +13,7 @@ from lathe_production.processes.endpoints import router as processes_router
 from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
 from lathe_production.tables import plumbing
+from lathe_production.work_orders.consumer import work_orders_consumer
 
 definition = ServiceDefinition(
     name="production",
@@ -28,7 +29,7 @@ definition = ServiceDefinition(
         genealogy.serials_router,
         genealogy.lots_router,
     ],
-    consumers=[machine_consumer],
+    consumers=[machine_consumer, work_orders_consumer],
     # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.
     body_limits={"/lots": 10 * 1024 * 1024},
     events=events_in(contracts),

@@ -6,6 +6,7 @@ from lathe_production.process_data.models import ProcessData
 from lathe_production.processes.models import Process
 from lathe_production.product_models.models import ProductModel, RoutingStep
 from lathe_production.tables import Base, plumbing
+from lathe_production.work_orders.models import WorkOrderPlan
 
 __all__ = [
     "Base",
@@ -17,5 +18,6 @@ __all__ = [
     "ProductModel",
     "RoutingStep",
     "Serial",
+    "WorkOrderPlan",
     "plumbing",
 ]

@@ -9,6 +9,7 @@ already wrote (``ON CONFLICT DO NOTHING``), steps always win (``DO UPDATE``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,16 +26,18 @@ from lathe_contracts.production import (
     SerialsCreatedEvent,
     StepRecordedEvent,
 )
-from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, String, Uuid, bindparam, column, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_orders.projections.models import LotView, ProductModelView, UnitView
 
-# Called with the work orders whose units changed (after the units are written), in the same
-# transaction: the work-order progress is derived from the projection (see work_orders).
+# Called once per batch, after the batch is written and in its transaction, with the work orders
+# whose units or LOTs changed: the work-order progress is derived from the projection (see
+# work_orders.progress), so a batch that moves many of a work order's units moves it once.
 UnitsChanged = Callable[[AsyncSession, set[str]], Awaitable[None]]
 _listeners: list[UnitsChanged] = []
+_CHANGED = "lathe_orders.work_orders_changed"  # session.info: the work orders the batch changed so far
 
 
 def on_units_changed(listener: UnitsChanged) -> UnitsChanged:
@@ -86,23 +89,26 @@ async def lots_moved(session: AsyncSession, events: list[LotStatusChangedEvent])
         await session.execute(
             update(LotView).where(LotView.lot_id == event.id).values(status=event.status, updated_at=func.now())
         )
+    # A LOT's status counts for LOT-level work (no units) and starts its work order.
+    await _changed(session, {e.work_order_number for e in events if e.work_order_number})
 
 
 async def serials_created(session: AsyncSession, events: list[SerialsCreatedEvent]) -> None:
     rows = [
         {
-            "serial_id": unit["id"],
+            "serial_id": uuid.UUID(str(unit["id"])),
             "serial_number": unit["serial_number"],
             "lot_id": e.lot_id,
             "lot_number": e.lot_number,
+            "model_code": None,
             "work_order_number": e.work_order_number,
             "status": "CREATED",
+            "rework_count": 0,
         }
         for e in events
         for unit in e.serials
     ]
-    for start in range(0, len(rows), 1000):
-        await session.execute(insert(UnitView).values(rows[start : start + 1000]).on_conflict_do_nothing())
+    await session.execute(_UNITS_CREATED, _unit_arrays(rows))
     await _changed(session, {e.work_order_number for e in events if e.work_order_number})
 
 
@@ -121,24 +127,56 @@ async def steps_recorded(session: AsyncSession, events: list[StepRecordedEvent])
         }
         for e in _last_per(unit_steps, lambda e: e.serial_id)
     ]
-    for start in range(0, len(rows), 1000):
-        statement = insert(UnitView).values(rows[start : start + 1000])
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[UnitView.serial_id],
-                set_={
-                    "status": statement.excluded.status,
-                    "rework_count": statement.excluded.rework_count,
-                    "model_code": statement.excluded.model_code,
-                    "work_order_number": statement.excluded.work_order_number,
-                    "updated_at": func.now(),
-                },
-            )
-        )
+    if rows:
+        await session.execute(_UNITS_STEPPED, _unit_arrays(rows))
     await _changed(session, {e.work_order_number for e in events if e.work_order_number})
 
 
+# Units are written as one array per column: one statement of constant text, compiled and planned
+# once whatever the batch size (a multi-row VALUES is compiled again for every batch, which cost
+# more than the rest of a batch together). Rows go in serial-id order: concurrent batches lock
+# units in one order.
+_UNIT_COLUMNS = {
+    "serial_id": Uuid,
+    "serial_number": String,
+    "lot_id": Uuid,
+    "lot_number": String,
+    "model_code": String,
+    "work_order_number": String,
+    "status": String,
+    "rework_count": Integer,
+}
+_UNIT_ROWS = (
+    func.unnest(*(bindparam(f"unit_{name}", type_=ARRAY(kind)) for name, kind in _UNIT_COLUMNS.items()))
+    .table_valued(*(column(name, kind) for name, kind in _UNIT_COLUMNS.items()))
+    .render_derived(name="units")
+)
+_INSERT_UNITS = insert(UnitView.__table__).from_select(list(_UNIT_COLUMNS), select(*_UNIT_ROWS.c))
+_UNITS_CREATED = _INSERT_UNITS.on_conflict_do_nothing()
+_UNITS_STEPPED = _INSERT_UNITS.on_conflict_do_update(
+    index_elements=[UnitView.__table__.c.serial_id],
+    set_={
+        "status": _INSERT_UNITS.excluded.status,
+        "rework_count": _INSERT_UNITS.excluded.rework_count,
+        "model_code": _INSERT_UNITS.excluded.model_code,
+        "work_order_number": _INSERT_UNITS.excluded.work_order_number,
+        "updated_at": func.now(),
+    },
+)
+
+
+def _unit_arrays(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    rows = sorted(rows, key=lambda row: row["serial_id"])
+    return {f"unit_{name}": [row[name] for row in rows] for name in _UNIT_COLUMNS}
+
+
 async def _changed(session: AsyncSession, work_orders: set[str]) -> None:
+    if work_orders:
+        session.info.setdefault(_CHANGED, set()).update(work_orders)
+
+
+async def _tell_listeners(session: AsyncSession) -> None:
+    work_orders = session.info.pop(_CHANGED, None)
     if work_orders:
         for listener in _listeners:
             await listener(session, work_orders)
@@ -151,7 +189,7 @@ async def _one(session: AsyncSession, envelope: Any) -> None:
         raise outcome
 
 
-_apply = batched_by_event_type(
+_dispatch = batched_by_event_type(
     {
         ProductModelDefinedEvent: product_models,
         ProductModelChangedEvent: product_models,
@@ -161,6 +199,13 @@ _apply = batched_by_event_type(
         StepRecordedEvent: steps_recorded,
     }
 )
+
+
+async def _apply(session: AsyncSession, envelopes: list[Any]) -> list[Any]:
+    outcomes = await _dispatch(session, envelopes)
+    await _tell_listeners(session)
+    return outcomes
+
 
 production_projections = ConsumerSpec(
     name="orders.production-projections",

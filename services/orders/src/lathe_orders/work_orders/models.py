@@ -33,6 +33,14 @@ class WorkOrder(DocumentColumns, Base):
         ),
         Index("ix_work_orders_created_id", "created_at", "id"),
         Index("ix_work_orders_due", "due_date"),
+        # The list's filters, each with the list's order (newest first) behind it (0006).
+        Index("ix_work_orders_status_created_id", "status", "created_at", "id"),
+        Index("ix_work_orders_model_created_id", "model_code", "created_at", "id"),
+        Index("ix_work_orders_priority_created_id", "priority", "created_at", "id"),
+        CheckConstraint(
+            "lots_planned >= 0 AND quantity_planned >= 0 AND plan_requests >= 0 AND quantity_replaced >= 0",
+            name="plans_not_negative",
+        ),
     )
 
     model_code: Mapped[str] = mapped_column(String(64), index=True)
@@ -52,3 +60,11 @@ class WorkOrder(DocumentColumns, Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_reason: Mapped[str | None] = mapped_column(Text)  # production refused the release: why
+    rejection_code: Mapped[str | None] = mapped_column(String(64))  # ... and its stable code (0006)
+    # What production planned for it (its WorkOrderPlannedEvents): LOTs and their units (0006).
+    lots_planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quantity_planned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Extra plans asked of production after the release (replacements of scrap, quantity increases):
+    # the request_no of the last one, and how many scrapped units were asked to be replaced (0006).
+    plan_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    quantity_replaced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
