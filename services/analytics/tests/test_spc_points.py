@@ -6,9 +6,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from lathe_analytics.audit.consumer import AUDITED_TOPICS
 from lathe_analytics.spc.measurements import MAX_NAME_LENGTH, completion_time, numeric_value, points_of
 from lathe_analytics.spc.novelty import judge
 from lathe_analytics.spc.rules import Rule, Violation
+from lathe_contracts import published_topics
+from lathe_contracts.analytics import SPC_ALERTS_TOPIC
 from lathe_contracts.production import StepRecordedEvent
 
 
@@ -132,3 +135,7 @@ def test_a_point_beyond_the_limits_is_announced_once():
     assert first.fresh == [beyond]
     again = judge([beyond], IDS, new={IDS[3]}, announced=set(first.remembered))
     assert again.fresh == []
+
+
+def test_spc_alerts_are_published_and_so_audited():
+    assert SPC_ALERTS_TOPIC in published_topics() and SPC_ALERTS_TOPIC in AUDITED_TOPICS
