@@ -4,6 +4,7 @@ spec limits apply whenever their process event arrives. Each test uses process c
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -165,3 +166,22 @@ async def test_a_chart_keeps_only_its_latest_points(sessions):
         left = await session.scalars(select(SpcAlertPoint.step_id).where(SpcAlertPoint.process_code == pc))
         kept = set(await session.scalars(select(SpcPoint.step_id).where(SpcPoint.process_code == pc)))
         assert set(left) <= kept  # what alerts remember of deleted points went with them
+
+
+async def test_two_transactions_extending_one_run_announce_it_once(sessions):
+    """Two consumers (members of the group, other partitions) bring points to one chart at the
+    same time, each completing the same run of nine with the eight before: the chart's row lock
+    makes the second judge after the first commits, so the run is announced once."""
+    pc = code()
+    await apply_steps(sessions, steps(pc, BASELINE + SHIFTED[:8]))
+    last_two = steps(pc, SHIFTED[7:9], start=len(BASELINE) + 8)
+    async with unit_of_work(sessions) as first:
+        await consumer.steps_recorded(first, last_two[:1])
+        second = asyncio.create_task(apply_steps(sessions, last_two[1:]))
+        await asyncio.sleep(1)  # the second is waiting for the first's lock by now
+        assert not second.done()
+    await second
+    async with unit_of_work(sessions) as session:
+        runs = await session.scalars(select(SpcAlert).where(SpcAlert.process_code == pc, SpcAlert.rule == 2))
+        shifted = [a for a in runs if any(p["step_id"] in {str(e.id) for e in last_two} for p in a.points)]
+        assert [len(alert.points) for alert in shifted] == [9]  # not a second one for the same run
