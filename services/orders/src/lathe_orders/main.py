@@ -3,6 +3,8 @@ from lathe_common.service import ServiceDefinition, create_service_app
 from lathe_contracts import orders as contracts
 
 from lathe_orders import __doc__ as description
+from lathe_orders.erp.consumer import erp_documents
+from lathe_orders.erp.endpoints import router as erp_conflicts_router
 from lathe_orders.partners.endpoints import customers_router, suppliers_router
 from lathe_orders.projections.consumer import production_projections
 from lathe_orders.purchase_orders.endpoints import router as purchase_orders_router
@@ -25,8 +27,9 @@ definition = ServiceDefinition(
         sales_orders_router,
         shipped_units_router,
         work_orders_router,
+        erp_conflicts_router,
     ],
-    consumers=[production_projections, production_answers],
+    consumers=[production_projections, production_answers, erp_documents],
     events=events_in(contracts),
     description=description or "",
 )

@@ -113,7 +113,9 @@ async def list_work_orders(
     due_before: Annotated[IsoDate | None, Query(description="due date before this day")] = None,
     overdue: Annotated[bool | None, Query(description="due before today at the plant and not finished")] = None,
     sales_order_line_id: uuid.UUID | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="part of the number, model code or notes")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="part of the number, model code, notes or external id")
+    ] = None,
     format: FormatParam = ListFormat.JSON,  # noqa: A002 - the query parameter's name
 ) -> CursorPage[WorkOrderRead] | StreamingResponse:
     work_orders = WorkOrders(session)

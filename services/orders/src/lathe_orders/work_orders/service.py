@@ -88,7 +88,9 @@ class WorkOrders(Repository[WorkOrder]):
                 WorkOrder.status.not_in([s.value for s in FINISHED_WORK_ORDERS]),
             )
             statement = statement.where(late if filters.overdue else not_(late))
-        statement = self.containing(statement, filters.q, WorkOrder.number, WorkOrder.model_code, WorkOrder.notes)
+        statement = self.containing(
+            statement, filters.q, WorkOrder.number, WorkOrder.model_code, WorkOrder.notes, WorkOrder.external_id
+        )
         equal = {
             WorkOrder.status: filters.status.value if filters.status else None,
             WorkOrder.priority: filters.priority,
