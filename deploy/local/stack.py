@@ -188,6 +188,8 @@ def provision_database() -> None:
                 await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE lathe TO {role}")
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}" AUTHORIZATION {role}')
                 await conn.execute(f'ALTER ROLE {role} SET search_path = "{service}"')
+            # Where `python -m lathe_analytics rebuild` builds fresh read-model tables before swapping them in.
+            await conn.execute('CREATE SCHEMA IF NOT EXISTS "analytics_rebuild" AUTHORIZATION lathe_analytics')
         finally:
             await conn.close()
 

@@ -27,6 +27,8 @@ CREATE SCHEMA auth       AUTHORIZATION lathe_auth;
 CREATE SCHEMA production AUTHORIZATION lathe_production;
 CREATE SCHEMA orders     AUTHORIZATION lathe_orders;
 CREATE SCHEMA analytics  AUTHORIZATION lathe_analytics;
+-- Where `python -m lathe_analytics rebuild` builds fresh read-model tables before swapping them in.
+CREATE SCHEMA analytics_rebuild AUTHORIZATION lathe_analytics;
 
 -- Unqualified names (e.g. Alembic's version table) resolve to the role's own schema.
 ALTER ROLE lathe_auth       IN DATABASE lathe SET search_path = auth;

@@ -98,6 +98,9 @@ class SerialsCreatedEvent(DomainEvent):
     lot_number: str
     work_order_number: str | None
     serials: list[dict[str, Any]]  # {"id", "serial_number", "sequence_in_lot"}
+    # The LOT's product model, so a consumer need not have seen the LOT's creation first (another
+    # topic); None in events published before it was added.
+    model_code: str | None = None
 
 
 PROCESS_DATA_TOPIC = "lathe.production.process-data.v1"

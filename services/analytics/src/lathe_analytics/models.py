@@ -1,7 +1,21 @@
 """Every table of the analytics service, for Alembic."""
 
 from lathe_analytics.audit.models import AuditLog
+from lathe_analytics.floor.models import FLOOR_TABLES
+from lathe_analytics.read_models.models import ReadModelSkip, ReadModelState
 from lathe_analytics.spc.models import SpcAlert, SpcAlertPoint, SpcChart, SpcPoint, SpcProcess
 from lathe_analytics.tables import Base, plumbing
 
-__all__ = ["AuditLog", "Base", "SpcAlert", "SpcAlertPoint", "SpcChart", "SpcPoint", "SpcProcess", "plumbing"]
+__all__ = [
+    "FLOOR_TABLES",
+    "AuditLog",
+    "Base",
+    "ReadModelSkip",
+    "ReadModelState",
+    "SpcAlert",
+    "SpcAlertPoint",
+    "SpcChart",
+    "SpcPoint",
+    "SpcProcess",
+    "plumbing",
+]

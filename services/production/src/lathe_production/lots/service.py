@@ -216,6 +216,7 @@ class Lots(Repository[Lot]):
                     lot_id=lot.id,
                     lot_number=lot.lot_number,
                     work_order_number=lot.work_order_number,
+                    model_code=lot.model_code,
                     serials=[
                         {
                             "id": str(r["id"]),
