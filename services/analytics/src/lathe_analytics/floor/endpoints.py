@@ -22,7 +22,6 @@ from lathe_common.schema_rules import IsoDate
 from pydantic import BaseModel
 
 from lathe_analytics.floor import reads_quality, reads_summary
-from lathe_analytics.floor.alerts import latest_alerts
 from lathe_analytics.floor.plant import CLOCK
 from lathe_analytics.floor.schemas import (
     DATE_RANGE_TOO_LONG,
@@ -38,9 +37,11 @@ from lathe_analytics.floor.schemas import (
     QualityMetrics,
     RealtimeStatus,
 )
+from lathe_analytics.spc.alerts import latest_alerts
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[requires("analytics:read")])
 
+LATEST_ALERTS = 20
 Days = Annotated[int, Query(ge=1, le=366, description="the last N production days, today included")]
 
 
@@ -179,7 +180,6 @@ async def get_realtime_status(
     list: Annotated[RealtimeList, Query(description="with format=csv: which list")] = RealtimeList.ACTIVE_LOTS,  # noqa: A002
 ) -> RealtimeStatus | StreamingResponse:
     now = datetime.now(UTC)
-    alerts, alerts_note = await latest_alerts(session)
     answer = RealtimeStatus(
         as_of=now,
         active_lot_count=await reads_summary.active_lot_count(session),
@@ -187,8 +187,7 @@ async def get_realtime_status(
         wip_by_process=await reads_summary.wip_by_process(session),
         throughput_last_hour=await reads_summary.throughput(session, now),
         latest_executions=await reads_summary.latest_executions(session, executions),
-        alerts=alerts,
-        alerts_note=alerts_note,
+        alerts=await latest_alerts(session, LATEST_ALERTS),
     )
     if format is ListFormat.CSV:
         return _csv(getattr(answer, list.value), _row_type(RealtimeStatus, list.value), f"realtime-{list.value}.csv")

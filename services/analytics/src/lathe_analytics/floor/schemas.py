@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
 from lathe_common.problem_docs import ProblemCode
 from pydantic import BaseModel, Field
+
+from lathe_analytics.spc.schemas import SpcAlertRead
 
 INVALID_DATE_RANGE = ProblemCode(422, "invalid_date_range", "`date_from` is after `date_to`")
 DATE_RANGE_TOO_LONG = ProblemCode(422, "date_range_too_long", "the range spans more than 366 production days")
@@ -251,5 +252,4 @@ class RealtimeStatus(BaseModel):
     wip_by_process: list[ProcessWip]
     throughput_last_hour: Throughput
     latest_executions: list[RecentExecution]
-    alerts: list[dict[str, Any]] = Field(description="the latest SPC alerts, newest first")
-    alerts_note: str | None = Field(None, description="why `alerts` is empty when it cannot be filled")
+    alerts: list[SpcAlertRead] = Field(description="the latest SPC alerts of every chart, newest first")

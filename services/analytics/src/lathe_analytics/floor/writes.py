@@ -8,6 +8,8 @@ of production's topics: a LOT's or a unit's creation never overwrites what a ste
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Text, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,7 @@ from lathe_analytics.floor.models import (
 )
 from lathe_analytics.read_models.bulk import add_up, unnested
 
+MINUTES_KEPT = timedelta(hours=48)
 _lots = FloorLot.__table__
 _units = FloorUnit.__table__
 _recent = FloorRecentStep.__table__
@@ -86,6 +89,8 @@ async def write_facts(session: AsyncSession, facts: FloorFacts) -> None:
         added=MINUTE_FIELDS,
         rows=[(*key, *(c[name] for name in MINUTE_FIELDS)) for key, c in facts.minutes.items()],
     )
+    if facts.minutes:  # minutes serve the last hour: two days of them are kept
+        await session.execute(delete(FloorStepMinute).where(FloorStepMinute.minute < func.now() - MINUTES_KEPT))
     await add_up(
         session,
         FloorCycleBinDay.__table__,
