@@ -11,6 +11,7 @@ from benchmarks import (
     ingestion,
     list_pages,
     overload,
+    purchase_orders,
     serials,
     work_order_progress,
 )
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "genealogy_trace": genealogy.run,
     "machine_ingestion": ingestion.run,
     "list_pages": list_pages.run,
+    "purchase_orders": purchase_orders.run,
     "audit_trail": audit_trail.run,
     "overload_1000_connections": overload.run,
     "work_order_progress": work_order_progress.run,

@@ -122,10 +122,11 @@ async def copy_units(
 
 
 @contextlib.contextmanager
-def bench_gateway(port: int) -> Iterator[str]:
+def bench_gateway(port: int, **settings: str) -> Iterator[str]:
     """A gateway process of the benchmark's own: its rate limits out of the way (the figures include
     every check it makes, without measuring 429s), its counters in a Redis database of their own so
-    the load never fills the real gateway's buckets for the same user."""
+    the load never fills the real gateway's buckets for the same user. ``settings``: more of its
+    settings (e.g. ``orders_url`` for a service process of the benchmark's own)."""
     redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/15"
     unlimited = str(10**9)
     with extra_process(
@@ -135,5 +136,6 @@ def bench_gateway(port: int) -> Iterator[str]:
         rate_limit_per_minute=unlimited,
         anonymous_rate_limit_per_minute=unlimited,
         login_rate_limit_per_minute=unlimited,
+        **settings,
     ) as url:
         yield url

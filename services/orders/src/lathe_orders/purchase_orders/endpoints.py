@@ -7,7 +7,6 @@ database keeps those within their limits however many record at once).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -17,6 +16,7 @@ from lathe_common.csv_export import FormatParam, ListFormat, csv_export
 from lathe_common.db import SessionDep
 from lathe_common.keyset import CursorDep, CursorPage
 from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
+from lathe_common.schema_rules import IsoDate
 
 from lathe_orders.documents import etag
 from lathe_orders.fulfilment import ReceiptState
@@ -115,10 +115,10 @@ async def list_purchase_orders(
     status: PurchaseOrderStatus | None = None,
     supplier: Annotated[str | None, Query(max_length=32, description="a supplier's code")] = None,
     receipt_state: ReceiptState | None = None,
-    created_from: Annotated[date | None, Query(description="created on or after (plant date)")] = None,
-    created_to: Annotated[date | None, Query(description="created on or before (plant date)")] = None,
-    expected_from: Annotated[date | None, Query(description="expected on or after")] = None,
-    expected_to: Annotated[date | None, Query(description="expected on or before")] = None,
+    created_from: Annotated[IsoDate | None, Query(description="created on or after (plant date)")] = None,
+    created_to: Annotated[IsoDate | None, Query(description="created on or before (plant date)")] = None,
+    expected_from: Annotated[IsoDate | None, Query(description="expected on or after")] = None,
+    expected_to: Annotated[IsoDate | None, Query(description="expected on or before")] = None,
     q: Annotated[str | None, Query(max_length=100, description="part of the number, the notes or the ERP's id")] = None,
     sort: queries.Sort = queries.Sort.NEWEST,
     format: FormatParam = ListFormat.JSON,  # noqa: A002 - the query parameter's name

@@ -3,8 +3,9 @@ the CSV exports (one row per order, or one per line).
 
 Newest first is ``(created_at, id)``; with a status, supplier or receipt-state filter the
 matching composite index ``(<filter>, created_at, id)`` serves filter and order at once
-(migration 0004). Expected dates are a range on their own index; ``q`` looks into the number, the
-notes and the ERP's id (a scan of the orders in the list's order until a page is found).
+(migration 0004). A range of expected dates up to three months is looked up on their own index
+and sorted; ``q`` looks into the number, the notes and the ERP's id (a scan of the orders in the
+list's order until a page is found: it costs what the orders before the matches cost to read).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, literal_column, select
 from sqlalchemy.orm import contains_eager, raiseload
 
 from lathe_orders.fulfilment import ReceiptState
@@ -28,6 +29,8 @@ from lathe_orders.purchase_orders.models import PurchaseOrder, PurchaseOrderLine
 from lathe_orders.purchase_orders.views import movements, plain
 
 PO, L = PurchaseOrder, PurchaseOrderLine
+# Up to this many days of expected dates are looked up through their index (see search).
+NARROW_RANGE = timedelta(days=92)
 
 
 class Sort(StrEnum):
@@ -100,6 +103,12 @@ class Filters:
     expected_to: date | None = None
     q: str | None = None
 
+    @property
+    def narrow_expected_range(self) -> bool:
+        if self.expected_from is None or self.expected_to is None:
+            return False
+        return self.expected_to - self.expected_from <= NARROW_RANGE
+
 
 def _plant_midnight(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
@@ -136,7 +145,15 @@ def orders_listed(filters: Filters, plant_timezone: str) -> Select[Any]:
 async def search(
     repository: Repository[Any], params: CursorParams, filters: Filters, sort: Sort, zone: str
 ) -> KeysetPage:
-    return await repository.keyset_page(params, KEYSETS[sort], statement=orders_listed(filters, zone))
+    statement = orders_listed(filters, zone)
+    if filters.narrow_expected_range and sort in (Sort.NEWEST, Sort.OLDEST):
+        # A few weeks of expected dates are few orders, but those of an old range lie deep in the
+        # newest-first order: find them through the expected dates' index and sort them (ordering
+        # by an expression first keeps the planner off the created_at index). A wide range is
+        # read in the list's order, where its orders are dense.
+        key = PO.created_at + literal_column("interval '0 seconds'")
+        statement = statement.order_by(key.desc() if sort is Sort.NEWEST else key.asc())
+    return await repository.keyset_page(params, KEYSETS[sort], statement=statement)
 
 
 def orders_export(filters: Filters, sort: Sort, plant_timezone: str) -> Select[Any]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from lathe_common.patching import changed_field
+from lathe_common.schema_rules import IsoDate
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lathe_orders.fulfilment import ReceiptState
@@ -34,14 +35,14 @@ class LineCreate(BaseModel):
     unit_price: Decimal = UNIT_PRICE
     tax_rate: Decimal = RATE
     discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, max_digits=7, decimal_places=4)
-    required_date: date | None = None
-    promised_date: date | None = None
+    required_date: IsoDate | None = None
+    promised_date: IsoDate | None = None
 
 
 class PurchaseOrderCreate(BaseModel):
     supplier_code: str = SUPPLIER_CODE
     currency: str = CURRENCY
-    expected_date: date | None = None
+    expected_date: IsoDate | None = None
     notes: str | None = Field(default=None, max_length=4000)
     lines: list[LineCreate] = Field(min_length=1, max_length=1000)
 
@@ -50,8 +51,8 @@ class LineChange(BaseModel):
     """One line of a change: with ``line_no`` it changes (or, with ``remove``, removes) that line;
     without, it adds a line (then every field a new line needs is given)."""
 
-    line_no: int | None = Field(default=None, ge=1, le=1_000_000, description="none: a new line")
-    remove: bool = Field(default=False, description="drafts only")
+    line_no: int | None = Field(default=None, ge=1, le=1_000_000, strict=True, description="none: a new line")
+    remove: bool = Field(default=False, strict=True, description="drafts only")
     item_code: str = changed_field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
     description: str = changed_field(min_length=1, max_length=500)
     quantity: Decimal = changed_field(gt=0, max_digits=18, decimal_places=6)
@@ -60,8 +61,8 @@ class LineChange(BaseModel):
     unit_price: Decimal = changed_field(ge=0, max_digits=20, decimal_places=6)
     tax_rate: Decimal = changed_field(ge=0, le=100, max_digits=7, decimal_places=4)
     discount_percent: Decimal = changed_field(ge=0, le=100, max_digits=7, decimal_places=4)
-    required_date: date | None = Field(default=None, description="null clears it")
-    promised_date: date | None = Field(default=None, description="null clears it")
+    required_date: IsoDate | None = Field(default=None, description="null clears it")
+    promised_date: IsoDate | None = Field(default=None, description="null clears it")
 
 
 class PurchaseOrderUpdate(BaseModel):
@@ -69,7 +70,7 @@ class PurchaseOrderUpdate(BaseModel):
 
     supplier_code: str = changed_field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     currency: str = changed_field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")
-    expected_date: date | None = Field(default=None, description="null clears it")
+    expected_date: IsoDate | None = Field(default=None, description="null clears it")
     notes: str | None = Field(default=None, max_length=4000, description="null clears it")
     lines: list[LineChange] = changed_field(max_length=1000)
 
@@ -97,7 +98,7 @@ class PurchaseOrderUpdate(BaseModel):
 
 class ApproveRequest(BaseModel):
     override_four_eyes: bool = Field(
-        default=False, description="an administrator approving an order they created says so explicitly"
+        default=False, strict=True, description="an administrator approving an order they created says so explicitly"
     )
     reason: str | None = Field(default=None, max_length=2000, description="why, with override_four_eyes (recorded)")
 
@@ -111,7 +112,7 @@ class LineCloseRequest(BaseModel):
 
 
 class ReceiptLineCreate(BaseModel):
-    line_no: int = Field(ge=1, le=1_000_000)
+    line_no: int = Field(ge=1, le=1_000_000, strict=True)
     quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6, description="received, rejected ones included")
     rejected_quantity: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=6)
     lot_numbers: list[LotNumber] = Field(default_factory=list, max_length=1000, description="the supplier's")
@@ -124,7 +125,7 @@ class ReceiptCreate(BaseModel):
 
 
 class ReturnLineCreate(BaseModel):
-    line_no: int = Field(ge=1, le=1_000_000)
+    line_no: int = Field(ge=1, le=1_000_000, strict=True)
     quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6)
     serial_numbers: list[SerialNumber] = Field(default_factory=list, max_length=10_000)
 
