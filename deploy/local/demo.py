@@ -5,10 +5,10 @@ Idempotent: running it again finds what it made before and leaves it alone.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from demo_client import call
+from demo_orders import load_demo_orders
 
 RUN = Path(__file__).resolve().parents[2] / ".run"
 
@@ -20,18 +20,6 @@ def stack_env() -> dict[str, str]:
 
 DEMO_PASSWORD = "Demo-Lathe-2026"
 DEMO_ROLES = ("manager", "engineer", "quality", "operator", "purchasing", "viewer")
-
-
-def call(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local gateway
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def load_demo_users(gateway: str, env: dict[str, str]) -> list[str]:
@@ -121,6 +109,7 @@ def main() -> None:
         {"username": env["LATHE_ADMIN_USERNAME"], "password": env["LATHE_ADMIN_PASSWORD"]},
     )
     production = load_demo_production(gateway, tokens["access_token"])
+    orders = load_demo_orders(gateway, tokens["access_token"], DEMO_PASSWORD, DEMO_MODEL, DEMO_ROUTING)
     print(
         f"""
 Lathe is running.
@@ -136,6 +125,8 @@ Lathe is running.
   Admin login        {env["LATHE_ADMIN_USERNAME"]} / {env["LATHE_ADMIN_PASSWORD"]}
   Demo users         {", ".join(demo_users)} / {DEMO_PASSWORD}
   Demo production    {production}
+  Demo orders        {orders}
+  Analytics          {gateway}/api/v1/analytics/dashboard, .../spc/P03_SENSOR_INSPECTION/offset_mv
   Stack environment  {RUN / "stack.env"}
 
 Following the logs; Ctrl-C stops the stack.
