@@ -14,7 +14,10 @@ transaction that recorded it: the database's clock) to the first read that shows
 units as had been recorded by then (the k-th unit recorded is seen when ``quantity_good`` >= k),
 on the same host's clock. So it covers the rest of the recording transaction, production's
 outbox relay, Kafka, orders' projection batch (units, then the work order, in one transaction)
-and the read, give or take one poll.
+and the read, give or take one poll. Beside it, where the time goes, per unit (medians): from the
+step's recorded_at to its step.recorded event in Kafka (the record's timestamp: production's
+outbox relay), and from there to orders' projection of the unit (units_view.updated_at: the start
+of orders' batch transaction).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from benchmarks.report import Figure, Result
 from benchmarks.stack import admin_token, bench_gateway, copy_units, percentile
@@ -39,6 +42,7 @@ BACKLOG = int(os.environ.get("BENCH_WO_PROGRESS_BACKLOG", "60000"))
 UNITS_PER_LOT = 1_000
 POLL_SECONDS = 0.02
 TOPIC = "lathe.machine.process-data.v1"
+STEPS_TOPIC = "lathe.production.process-data.v1"  # production's step.recorded events
 
 
 def _message(serial: str, process: str) -> dict:
@@ -126,6 +130,43 @@ async def _produce(bootstrap: str, messages: list[dict]) -> None:
         await producer.stop()
 
 
+async def _step_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    """Where production's step.recorded events end now: the run's events come after."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        partitions = [TopicPartition(STEPS_TOPIC, n) for n in sorted(await producer.partitions_for(STEPS_TOPIC))]
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        return await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+
+
+async def _published_at(bootstrap: str, since: dict[TopicPartition, int], keys: set[str]) -> dict[str, float]:
+    """When each unit's step.recorded event reached Kafka (its record timestamp, epoch seconds)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found: dict[str, float] = {}
+    try:
+        consumer.assign(list(since))
+        for partition, offset in since.items():
+            consumer.seek(partition, offset)
+        ends = await consumer.end_offsets(list(since))
+        while any([await consumer.position(p) < end for p, end in ends.items()]):
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    if record.key and record.key.decode() in keys:
+                        found[record.key.decode()] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    return found
+
+
 async def _watch(client: httpx.AsyncClient, number: str) -> list[tuple[datetime, int]]:
     """Every change of quantity_good the API shows, with when it was first seen."""
     seen: list[tuple[datetime, int]] = []
@@ -160,17 +201,18 @@ async def _measure(dsn: str, gateway_url: str, headers: dict[str, str], bootstra
                     messages.append(_message(unit, process))
                 messages.append(_message(serial, process))
             messages += [_message(unit, process) for unit in ours]  # any left: at the end
+            offsets = await _step_offsets(bootstrap)
             watcher = asyncio.create_task(_watch(client, wo["number"]))
             await _produce(bootstrap, messages)
             seen = await watcher
-            recorded = [
-                r["recorded_at"]
-                for r in await conn.fetch(
-                    "SELECT d.recorded_at FROM production.process_data d JOIN production.lots l ON l.id = d.lot_id "
-                    "WHERE l.work_order_number = $1 ORDER BY d.recorded_at",
-                    wo["number"],
-                )
-            ]
+            units = await conn.fetch(
+                "SELECT d.serial_id::text AS serial_id, d.recorded_at, u.updated_at AS projected_at "
+                "FROM production.process_data d JOIN production.lots l ON l.id = d.lot_id "
+                "LEFT JOIN orders.units_view u ON u.serial_id = d.serial_id "
+                "WHERE l.work_order_number = $1 ORDER BY d.recorded_at",
+                wo["number"],
+            )
+            recorded = [u["recorded_at"] for u in units]
             span = await conn.fetchrow(
                 "SELECT count(*) AS n, extract(epoch FROM max(recorded_at) - min(recorded_at))::float8 AS seconds "
                 "FROM production.process_data WHERE lot_id = ANY($1)",
@@ -182,9 +224,18 @@ async def _measure(dsn: str, gateway_url: str, headers: dict[str, str], bootstra
     for k, at in enumerate(recorded, start=1):
         shown = next(when for when, good in seen if good >= k)
         lags.append(max((shown - at).total_seconds(), 0.0))
+    published = await _published_at(bootstrap, offsets, {u["serial_id"] for u in units})
+    relayed = [published[u["serial_id"]] - u["recorded_at"].timestamp() for u in units if u["serial_id"] in published]
+    projected = [
+        u["projected_at"].timestamp() - published[u["serial_id"]]
+        for u in units
+        if u["serial_id"] in published and u["projected_at"] is not None
+    ]
     return {
         "work_order": wo["number"],
         "lags": lags,
+        "relay_seconds": relayed,
+        "projection_seconds": projected,
         "backlog_recorded": span["n"],
         "backlog_seconds": span["seconds"],
     }
@@ -208,6 +259,8 @@ def run() -> Result:
             Figure("progress lag p50", p50, "s"),
             Figure("progress lag p99", p99, "s", "< 1", p99 < 1),
             Figure("progress lag max", max(lags), "s"),
+            Figure("of which production's relay (p50)", percentile(measured["relay_seconds"] or [0.0], 50), "s"),
+            Figure("of which orders' projection (p50)", percentile(measured["projection_seconds"] or [0.0], 50), "s"),
             Figure("machine messages recorded meanwhile", ingest_rate, "messages/s"),
         ],
         comparison={
