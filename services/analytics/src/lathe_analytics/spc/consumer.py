@@ -9,6 +9,13 @@ A chart keeps its latest ``spc_points_per_chart`` points: older ones are deleted
 tenth more (at least 100 more) than that, so the cost is paid now and then, not per batch.
 Processes arrive on their own topic, unordered with steps: points are kept whether or not the
 process is known yet, and its spec limits apply from when they are.
+
+A read model (``spc_read_model``): ``python -m lathe_analytics rebuild analytics.spc`` replays the
+topics into fresh processes, points and charts and switches them in. A replay announces nothing
+and leaves the alerts and what they remember alone (they are history, not derived from the topics
+alone: each was judged on what was known when its points arrived). Which old points a chart still
+holds may differ with the batching (it is pruned once it has a tenth more than it keeps); the
+latest ``spc_points_per_chart``, all any answer reads, do not.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lathe_common.consumers import ConsumerSpec, batched_by_event_type
+from lathe_common.consumers import batched_by_event_type
 from lathe_contracts.production import (
     PROCESS_DATA_TOPIC,
     PROCESSES_TOPIC,
@@ -29,12 +36,13 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lathe_analytics.read_models.declaration import ReadModel, replaying
 from lathe_analytics.settings import settings
 from lathe_analytics.spc import repository
 from lathe_analytics.spc.alerts import Judged, announce_new_violations
 from lathe_analytics.spc.analysis import analyse
 from lathe_analytics.spc.measurements import points_of
-from lathe_analytics.spc.models import SpcProcess
+from lathe_analytics.spc.models import SpcChart, SpcPoint, SpcProcess
 from lathe_analytics.spc.schemas import DEFAULT_WINDOW
 from lathe_analytics.spc.statistics import SpecLimits
 
@@ -88,8 +96,10 @@ async def steps_recorded(session: AsyncSession, events: list[StepRecordedEvent])
     keep = settings.spc_points_per_chart
     for chart, count in sorted(kept.items()):
         if count > _prune_above(keep):
-            await repository.keep_latest(session, chart, keep)
-    await announce_new_violations(session, await _judge(session, new, new))
+            await repository.keep_latest(session, chart, keep, forget_alert_points=not replaying())
+    judged = await _judge(session, new, new)
+    if not replaying():
+        await announce_new_violations(session, judged)
 
 
 def _process_rows(events: list[ProcessDefinedEvent]) -> list[dict[str, Any]]:
@@ -138,18 +148,11 @@ _apply = batched_by_event_type(
 )
 
 
-async def _one(session: AsyncSession, envelope: Any) -> None:
-    """One record alone (the runtime's fallback when a batch keeps failing): the batch path of one."""
-    outcome = (await _apply(session, [envelope]))[0]
-    if outcome is not None:
-        raise outcome
-
-
-spc_consumer = ConsumerSpec(
+spc_read_model = ReadModel(
     name="analytics.spc",
     topics=(PROCESSES_TOPIC, PROCESS_DATA_TOPIC),
-    handler=_one,
-    batch_handler=_apply,
+    tables=(SpcProcess.__table__, SpcPoint.__table__, SpcChart.__table__),
+    apply=_apply,
     batch_size=2000,
     description="Spec limits from process events and numeric measurements from steps, into SPC charts; "
     "new Nelson-rule violations announced on lathe.analytics.spc-alerts.v1.",

@@ -84,8 +84,9 @@ async def count_new_points(
     return {(pc, m): kept for pc, m, kept in await session.execute(statement)}
 
 
-async def keep_latest(session: AsyncSession, chart: Chart, keep: int) -> None:
-    """Deletes a chart's points older than its latest ``keep`` (and what alerts remember of them)."""
+async def keep_latest(session: AsyncSession, chart: Chart, keep: int, *, forget_alert_points: bool = True) -> None:
+    """Deletes a chart's points older than its latest ``keep``, and (``forget_alert_points``) what
+    announced alerts remember of points the chart no longer has."""
     process_code, measurement = chart
     cut = (
         await session.execute(
@@ -97,20 +98,22 @@ async def keep_latest(session: AsyncSession, chart: Chart, keep: int) -> None:
         )
     ).first()
     if cut is not None:
-        gone = await session.scalars(
-            delete(SpcPoint)
-            .where(
+        await session.execute(
+            delete(SpcPoint).where(
                 _of_chart(process_code, measurement),
                 tuple_(SpcPoint.completed_at, SpcPoint.step_id) <= tuple_(cut.completed_at, cut.step_id),
             )
-            .returning(SpcPoint.step_id)
         )
-        ids = bindparam("gone", list(gone), type_=ARRAY(Uuid))
+    if forget_alert_points:
+        # Every point gone, also those pruned while a rebuild replayed (which leaves alerts alone).
+        kept = select(SpcPoint.step_id).where(
+            SpcPoint.step_id == SpcAlertPoint.step_id, SpcPoint.measurement == SpcAlertPoint.measurement
+        )
         await session.execute(
             delete(SpcAlertPoint).where(
                 SpcAlertPoint.process_code == process_code,
                 SpcAlertPoint.measurement == measurement,
-                SpcAlertPoint.step_id == any_(ids),
+                ~kept.exists(),
             )
         )
     await session.execute(
