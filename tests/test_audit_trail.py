@@ -120,7 +120,16 @@ async def test_the_seven_endpoints_on_a_process_of_its_own(gateway, accounts):
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [int(r["id"]) for r in rows] == [change["id"], definition["id"]]
     assert '"before": "Test step", "after": "Burn-in 48h"' in rows[0]["changes"]
-    assert rows[0]["actor"] == engineer["username"]
+    assert rows[0]["actor"] == engineer["username"] and "link" not in exported.headers
+
+    # ... a chunk at a time: the next one's URL (relative: the gateway's path) in Link.
+    first_chunk = await gateway.get(f"{AUDIT}/export", params={"subject": process["id"], "limit": 1}, headers=quality)
+    link = first_chunk.headers["link"]
+    assert link.startswith(f"<{AUDIT}/export?") and link.endswith('>; rel="next"'), link
+    second_chunk = await gateway.get(link[1 : link.index(">")], headers=quality)
+    assert "link" not in second_chunk.headers
+    chunks = [list(csv.DictReader(io.StringIO(c.text))) for c in (first_chunk, second_chunk)]
+    assert [[int(r["id"]) for r in chunk] for chunk in chunks] == [[change["id"]], [definition["id"]]]
 
 
 async def test_hostile_parameters_are_refused_with_codes(gateway, accounts):
@@ -141,6 +150,8 @@ async def test_hostile_parameters_are_refused_with_codes(gateway, accounts):
         (f"{AUDIT}/not-an-id", ""): "validation_error",
         (f"{AUDIT}/-1", ""): "validation_error",
         (f"{AUDIT}/export", "until=2026-01-01T00:00:00Z&since=2026-06-01T00:00:00Z"): "invalid_time_range",
+        (f"{AUDIT}/export", "limit=5001"): "validation_error",
+        (f"{AUDIT}/export", "cursor=WyJsb3RzIixbMV1d"): "invalid_cursor",
         (AUDIT, "cursor=WyJsb3RzIixbMV1d"): "invalid_cursor",  # another list's
     }
     for (path, query), code in refusals.items():

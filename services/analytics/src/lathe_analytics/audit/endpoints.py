@@ -13,13 +13,13 @@ from lathe_common.auth import requires
 from lathe_common.csv_export import csv_export
 from lathe_common.db import SessionDep
 from lathe_common.keyset import CursorDep, CursorPage
-from lathe_common.problem_docs import problems
+from lathe_common.problem_docs import INVALID_CURSOR, problems
 from lathe_common.schema_rules import IsoAwareDateTime
 
 from lathe_analytics.audit.changes import field_changes
 from lathe_analytics.audit.models import AuditLog
 from lathe_analytics.audit.schemas import AUDIT_ENTRY_NOT_FOUND, INVALID_TIME_RANGE, AuditLogRead
-from lathe_analytics.audit.trail import AuditFilter, AuditTrail, newest_first
+from lathe_analytics.audit.trail import AuditFilter, AuditTrail, export_chunk
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
@@ -91,19 +91,48 @@ def _csv_value(entry: AuditLog, column: str) -> Any:
     return getattr(entry, column)
 
 
+# An export is read chunk after chunk, by cursor: each request a bounded answer (the gateway holds
+# an answer whole before passing it on), a million entries in two hundred requests.
+EXPORT_ROWS = 5_000
+NEXT_CHUNK = {
+    "Link": {
+        "description": '`<this URL with ?cursor=...>; rel="next"` while more entries follow; absent on the last chunk',
+        "schema": {"type": "string"},
+    }
+}
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    summary="Every entry the filters match, newest first, as CSV",
+    summary="The entries the filters match, newest first, as CSV: a chunk at a time",
     dependencies=READ,
     responses={
-        200: {"description": "CSV, streamed as it is read", "content": {"text/csv": {"schema": {"type": "string"}}}},
-        **problems(INVALID_TIME_RANGE),
+        200: {
+            "description": "CSV, streamed as it is read; the next chunk's URL in `Link`",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": NEXT_CHUNK,
+        },
+        **problems(INVALID_TIME_RANGE, INVALID_CURSOR),
     },
 )
-async def export_audit_logs(request: Request, session: SessionDep, where: FilterDep) -> StreamingResponse:
-    listed = newest_first(AuditTrail(session).listed(where))
-    return csv_export(request, listed, CSV_COLUMNS, filename="audit-log.csv", extract=_csv_value)
+async def export_audit_logs(
+    request: Request,
+    session: SessionDep,
+    where: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=EXPORT_ROWS, description="Entries in this chunk")] = 1_000,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=1024, pattern=r"^[A-Za-z0-9_-]+$", description="from the previous chunk's `Link`"),
+    ] = None,
+) -> StreamingResponse:
+    chunk = await export_chunk(AuditTrail(session), where, limit, cursor)
+    answer = csv_export(request, chunk.statement, CSV_COLUMNS, filename="audit-log.csv", extract=_csv_value)
+    if chunk.next is not None:
+        # Relative (path and query): the client knows the gateway's address, never this process's.
+        following = request.url.include_query_params(cursor=chunk.next)
+        answer.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return answer
 
 
 @router.get(

@@ -15,7 +15,7 @@ from datetime import datetime
 from lathe_common.errors import InvalidInput, NotFound
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, tuple_
 
 from lathe_analytics.audit.models import AuditLog
 
@@ -79,5 +79,28 @@ class AuditTrail(Repository[AuditLog]):
         return found
 
 
-def newest_first(statement: Select) -> Select:
-    return NEWEST_FIRST.order(statement)
+@dataclass(frozen=True)
+class ExportChunk:
+    """One chunk of an export: what to stream, and the cursor of the next chunk (None: the last)."""
+
+    statement: Select
+    next: str | None
+
+
+async def export_chunk(trail: AuditTrail, where: AuditFilter, rows: int, cursor: str | None) -> ExportChunk:
+    """The next ``rows`` entries after ``cursor``, newest first. Their range is fixed here, by the
+    key of the chunk's last entry (an index range read without the rows), so entries arriving
+    while it streams can add to its top but never push one out of it unseen."""
+    statement = trail.listed(where)
+    if cursor is not None:
+        after = NEWEST_FIRST.values_of(cursor)
+        statement = NEWEST_FIRST.after(statement.where(AuditLog.occurred_at <= after[0]), after)
+    keys = statement.with_only_columns(AuditLog.occurred_at, AuditLog.id)
+    ends = (await trail.session.execute(NEWEST_FIRST.order(keys).offset(rows - 1).limit(2))).all()
+    if len(ends) < 2:
+        return ExportChunk(NEWEST_FIRST.order(statement), None)
+    last = ends[0]
+    statement = statement.where(
+        AuditLog.occurred_at >= last.occurred_at, tuple_(AuditLog.occurred_at, AuditLog.id) >= tuple_(*last)
+    )
+    return ExportChunk(NEWEST_FIRST.order(statement), NEWEST_FIRST.cursor_of(last))
