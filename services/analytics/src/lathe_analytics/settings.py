@@ -13,6 +13,8 @@ class AnalyticsSettings(ServiceSettings):
     audit_partition_months_ahead: int = Field(default=3, ge=1, le=24)
     # SPC keeps each chart's latest points only: at least the largest window the API reads.
     spc_points_per_chart: int = Field(default=10_000, ge=10_000, le=1_000_000)
+    # The floor's business metrics on /metrics are read from the read model this often (floor_metrics).
+    metrics_refresh_seconds: float = Field(default=15.0, ge=1, le=300)
     # The floor read models bucket by the plant's clock: the same values as production's settings.
     plant_timezone: str = Field("UTC", description="IANA zone: days and shifts follow the plant's clock")
     day_shift_starts_hour: int = Field(6, ge=0, le=23)
