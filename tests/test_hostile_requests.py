@@ -110,7 +110,8 @@ async def test_unstorable_step_executions_are_refused_before_the_database(gatewa
     ]
     serial = unit["serial_number"]
     step = b'{"serial_number": "%s", "process_code": "%s", "measurements": {"x": %s}}'
-    for value in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"1" + b"0" * 30):
+    # 1e20 would be stored, but JSONB writes it back as a 21-digit integer no consumer of the event takes
+    for value in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"1" + b"0" * 30, b"1e20", b"-9.3e18"):
         response = await gateway.post(
             "/api/v1/process-data",
             content=step % (serial.encode(), process.encode(), value),

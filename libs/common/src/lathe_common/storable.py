@@ -5,7 +5,8 @@ would turn one bad request into a 500 and one bad Kafka record into a failed bat
 - NUL (``\\u0000``) in any string, keys included: PostgreSQL text and JSONB cannot hold it;
 - NaN and ±Infinity (Python's JSON parsers accept ``NaN``, ``Infinity`` and ``1e400``): JSONB and
   the numeric columns refuse them;
-- integers beyond 64 bits: no column or JSON consumer of ours handles them.
+- integers beyond 64 bits: no column or JSON consumer of ours handles them; nor numbers of that
+  size written with an exponent (1e20), which JSONB turns into such integers.
 
 They are found here, before any statement runs: the HTTP request guard answers 422
 ``invalid_value`` and the consumers dead-letter with reason ``invalid_value``.
@@ -23,6 +24,10 @@ from pydantic_core import from_json
 
 INVALID_VALUE = "invalid_value"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# PostgreSQL keeps a JSON number as NUMERIC and writes it back without an exponent: 1e20 stored in
+# JSONB comes back as the integer 100000000000000000000, beyond 64 bits, which every consumer of an
+# event built from that row refuses. So numbers are bounded where they come in.
+FLOAT_BOUND = float(2**63)
 
 
 class UnstorableValue(ValueError):
@@ -44,7 +49,9 @@ def _problem(value: Any) -> str | None:
     if isinstance(value, int):
         return None if INT64_MIN <= value <= INT64_MAX else "is an integer beyond 64 bits"
     if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
+        if not math.isfinite(value):
+            return "is not a finite number"
+        return None if -FLOAT_BOUND < value < FLOAT_BOUND else "is a number beyond ±9.2e18"
     if isinstance(value, Decimal):
         return None if value.is_finite() else "is not a finite number"
     return None
@@ -91,7 +98,7 @@ def _plainly_storable(data: Any) -> bool:
         elif kind is list:
             extend(item)
         elif kind is float:
-            if not math.isfinite(item):
+            if not -FLOAT_BOUND < item < FLOAT_BOUND:  # NaN compares False: refused too
                 return False
         elif kind is int:
             if not INT64_MIN <= item <= INT64_MAX:

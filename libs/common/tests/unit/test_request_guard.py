@@ -58,6 +58,8 @@ def is_problem(response: httpx.Response, status: int, code: str) -> bool:
         (b'{"m": 1e400}', ["body", "m"]),
         (b'{"m": 9223372036854775808}', ["body", "m"]),
         (b'{"m": -9223372036854775809}', ["body", "m"]),
+        (b'{"m": 1.7976931348623157e308}', ["body", "m"]),  # JSONB would make it a 309-digit integer
+        (b'{"m": -9.3e18}', ["body", "m"]),
     ],
 )
 async def test_values_the_database_cannot_store_get_422_invalid_value(client, raw, loc):
@@ -71,7 +73,7 @@ async def test_values_the_database_cannot_store_get_422_invalid_value(client, ra
     [
         b'{"m": 9223372036854775807, "n": -9223372036854775808}',  # the edges of 64 bits pass
         b'{"name": "a\\\\u0000b"}',  # an escaped backslash followed by "u0000" is plain text
-        b'{"m": 1.7976931348623157e308}',
+        b'{"m": 9.2e18, "n": -9.2e18, "o": 1e-300}',
     ],
 )
 async def test_storable_values_pass_unchanged(client, raw):

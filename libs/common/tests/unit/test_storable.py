@@ -20,7 +20,8 @@ class Reading(BaseModel):
         "plain text with \\u0000 written out",
         INT64_MAX,
         INT64_MIN,
-        1.5e308,
+        9.2e18,
+        -9.2e18,
         Decimal("1.25"),
         {"nested": [{"deep": ["ok", 1, 2.5]}]},
         Reading(name="ok", values={"a": 1}),
@@ -40,6 +41,10 @@ def test_storable_values_pass(value):
         ({"m": -float("inf")}, "m", "is not a finite number"),
         ({"m": INT64_MAX + 1}, "m", "is an integer beyond 64 bits"),
         ({"m": INT64_MIN - 1}, "m", "is an integer beyond 64 bits"),
+        # JSONB would write these back as integers beyond 64 bits (1e20 -> 100000000000000000000)
+        ({"m": float(2**63)}, "m", "is a number beyond ±9.2e18"),
+        ({"m": -float(2**63)}, "m", "is a number beyond ±9.2e18"),
+        ({"m": 1.5e308}, "m", "is a number beyond ±9.2e18"),
         ({"m": Decimal("NaN")}, "m", "is not a finite number"),
         (Reading(name="x", values={"v": {"w": "\x00"}}), "values.v.w", "contains a NUL character"),
     ],
@@ -79,7 +84,7 @@ def test_the_place_of_an_unstorable_value(value, path, problem):
     assert str(raised.value) == f"{path or 'value'}: {problem}"
 
 
-@pytest.mark.parametrize("value", [0, -1, 0.0, -0.0, 1e-320, -1.5e308, Decimal("-1e-30"), False, b"\x00", object()])
+@pytest.mark.parametrize("value", [0, -1, 0.0, -0.0, 1e-320, -9.2e18, Decimal("-1e-30"), False, b"\x00", object()])
 def test_numbers_within_range_and_values_that_are_not_json_are_not_refused_here(value):
     check_storable(value)
 
@@ -118,6 +123,8 @@ def test_parsing_text_as_well_as_bytes():
         b'{"a": 1e400}',
         b'{"a": 9223372036854775808}',
         b'{"a": -9223372036854775809}',
+        b'{"a": 1e20}',
+        b'{"a": [-9.3e18]}',
         b'[[[["\\u0000"]]]]',
     ],
 )
@@ -132,6 +139,6 @@ def test_parsing_finds_what_the_walk_finds_with_its_place(raw):
 
 
 def test_parsing_passes_storable_json_of_every_kind():
-    raw = b'{"s": "x", "i": 9223372036854775807, "n": -9223372036854775808, "f": 1.5e308, "b": false, "z": null,'
+    raw = b'{"s": "x", "i": 9223372036854775807, "n": -9223372036854775808, "f": 9.2e18, "b": false, "z": null,'
     raw += b' "l": [[], {}, "\\u0001"], "e": 1e-320}'
     assert parse_storable_json(raw)["l"] == [[], {}, "\x01"]
