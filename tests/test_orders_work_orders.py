@@ -67,6 +67,7 @@ async def test_a_work_order_is_created_numbered_and_changed_freely_while_a_draft
     blind = await gateway.patch(f"/api/v1/work-orders/{wo['number']}", json={"quantity": 8}, headers=manager)
     assert (blind.status_code, blind.json()["code"]) == (428, "precondition_required")
     assert (await orders.patch(wo, {"quantity": None})).status_code == 422
+    assert (await orders.patch(wo, {"replace_scrap": 1})).status_code == 422  # booleans are booleans
 
     late = await orders.create(model, due_date=(date.today() - timedelta(days=2)).isoformat())
     assert late["overdue"] is True
@@ -96,6 +97,8 @@ async def test_a_work_order_needs_a_known_active_model_and_sensible_dates(gatewa
     )
     assert await refused({"quantity": 0}) == (422, "validation_error")
     assert await refused({"due_date": 1_700_000_000}) == (422, "validation_error")  # a date, not seconds
+    assert await refused({"create_serials": 0}) == (422, "validation_error")  # a boolean, not a number
+    assert await refused({"replace_scrap": "yes"}) == (422, "validation_error")
     assert await refused({"sales_order_line_id": str(uuid.uuid4())}) == (422, "sales_order_line_not_found")
 
     deactivated = await gateway.patch(f"/api/v1/product-models/{model}", json={"is_active": False}, headers=manager)

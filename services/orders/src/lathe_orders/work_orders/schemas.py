@@ -52,8 +52,10 @@ class WorkOrderCreate(BaseModel):
     priority: Priority = Priority.NORMAL
     due_date: IsoDate
     planned_start: IsoDate | None = None
-    create_serials: bool = Field(default=False, description="production creates a serial number per unit")
-    replace_scrap: bool = Field(default=False, description="production plans a LOT again for scrapped units")
+    create_serials: bool = Field(default=False, strict=True, description="production creates a serial number per unit")
+    replace_scrap: bool = Field(
+        default=False, strict=True, description="production plans a LOT again for scrapped units"
+    )
     sales_order_line_id: uuid.UUID | None = None
     notes: str | None = Field(default=None, max_length=4000)
 
@@ -67,8 +69,8 @@ class WorkOrderUpdate(BaseModel):
     priority: Priority = changed_field()
     due_date: IsoDate = changed_field()
     planned_start: IsoDate | None = Field(default=None, description="null clears it")
-    create_serials: bool = changed_field()
-    replace_scrap: bool = changed_field()
+    create_serials: bool = changed_field(strict=True)
+    replace_scrap: bool = changed_field(strict=True)
     sales_order_line_id: uuid.UUID | None = Field(default=None, description="null unlinks it")
     notes: str | None = Field(default=None, max_length=4000, description="null clears it")
 
