@@ -13,7 +13,10 @@ The list's data set is written by PostgreSQL itself (``INSERT ... SELECT generat
 superuser's session with foreign-key triggers off: consistent by construction): 100,000 orders of
 10 lines from 100 suppliers over two years, numbered ``BENCH-PO-...`` so the PO- counter is left
 alone, with the statuses, receipt states and expected dates spread as a plant's would be. It is
-kept and reused. Reads are one request at a time (a read's own cost, not its wait in a queue).
+kept and reused. Reads are one request at a time (a read's own cost, not its wait in a queue), and
+each is made again by the service's own query code in this process ("query alone": the database
+and the ORM without the gateway, HTTP and JSON), so a figure taken on a busy machine says where
+its time went. The load average before and after is in the description.
 """
 
 from __future__ import annotations
@@ -21,11 +24,18 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
+from lathe_common.db import create_engine, create_session_factory
+from lathe_common.keyset import CursorParams
+from lathe_orders.fulfilment import ReceiptState
+from lathe_orders.lifecycles import PurchaseOrderStatus
+from lathe_orders.purchase_orders import queries
 from lathe_orders.purchase_orders.queries import KEYSETS, Sort
+from lathe_orders.purchase_orders.service import PurchaseOrders
+from lathe_orders.purchase_orders.views import order_read, order_summary
 
 from benchmarks.report import Figure, Result
 from benchmarks.stack import admin_token, bench_gateway, extra_process, percentile
@@ -209,8 +219,52 @@ def _measure(client: httpx.Client, path: str, params: dict[str, str]) -> list[fl
     return timings
 
 
+async def _query_timings(reads: dict[str, tuple[str, dict[str, str]]]) -> dict[str, list[float]]:
+    """The same reads as the service's own code makes them (queries.search, PurchaseOrders.find and
+    the answer's model), in this process on the service's database role, without HTTP: what a read
+    costs the database and the ORM, apart from the gateway, the service's event loop and JSON."""
+    engine = create_engine(os.environ["LATHE_ORDERS_DATABASE_URL"], pool_size=1)
+    factory = create_session_factory(engine)
+    found: dict[str, list[float]] = {}
+    try:
+        for name, (path, params) in reads.items():
+            timings = []
+            for _ in range(SAMPLES + 1):  # the first warms
+                started = time.perf_counter()
+                async with factory() as session, session.begin():
+                    if path.endswith("purchase-orders"):
+                        cursor = CursorParams(limit=PAGE, cursor=params.get("cursor"))
+                        page = await queries.search(
+                            PurchaseOrders(session),
+                            cursor,
+                            _filters(params),
+                            queries.Sort(params.get("sort", "-created_at")),
+                            "UTC",
+                        )
+                        [order_summary(order) for order in page.rows]
+                    else:
+                        order_read(await PurchaseOrders(session).find(path.rsplit("/", 1)[1]))
+                timings.append((time.perf_counter() - started) * 1000)
+            found[name] = timings[1:]
+    finally:
+        await engine.dispose()
+    return found
+
+
+def _filters(params: dict[str, str]) -> queries.Filters:
+    day = {key: date.fromisoformat(value) for key, value in params.items() if key.endswith(("_from", "_to"))}
+    return queries.Filters(
+        status=PurchaseOrderStatus(params["status"]) if "status" in params else None,
+        supplier=params.get("supplier"),
+        receipt_state=ReceiptState(params["receipt_state"]) if "receipt_state" in params else None,
+        q=params.get("q"),
+        **day,
+    )
+
+
 def run() -> Result:
     dsn = os.environ["DATABASE_URL"]
+    load_before = os.getloadavg()
     headers = {"Authorization": f"Bearer {admin_token()}"}
     generation, lines, deep_cursor, number = asyncio.run(_prepare(dsn))
     # An orders process of the benchmark's own (API only): the stack's is restarted as people work.
@@ -223,6 +277,7 @@ def run() -> Result:
             reads = {
                 name: _measure(client, path, params) for name, (path, params) in _reads(deep_cursor, number).items()
             }
+        queried = asyncio.run(_query_timings(_reads(deep_cursor, number)))
         # A fresh token: access tokens live 15 minutes, the reads above may have taken some of them.
         fresh = {"Authorization": f"Bearer {admin_token()}"}
         timings, elapsed = asyncio.run(_create_all(url, fresh, supplier))
@@ -235,16 +290,20 @@ def run() -> Result:
     for name, values in reads.items():
         p99 = percentile(values, 99)
         figures.append(Figure(f"{name} p99", p99, "ms", "< 50", p99 < 50))
+        figures.append(Figure(f"{name}: query alone p99", percentile(queried[name], 99), "ms"))
     return Result(
         benchmark="purchase_orders",
-        description=f"POST /purchase-orders: {ORDERS:,} orders of {LINES} lines from {WORKERS} clients at once "
-        f"through a gateway; then GET /purchase-orders (limit {PAGE}) and its filters, {SAMPLES} sequential "
-        f"requests each, with {lines:,} order lines stored",
+        description=f"GET /purchase-orders (limit {PAGE}) and its filters, and one order, {SAMPLES} sequential "
+        f"requests each through a gateway with {lines:,} order lines stored (and the same reads by the service's "
+        f"query code in-process, without HTTP: 'query alone'); then POST /purchase-orders, {ORDERS:,} orders "
+        f"of {LINES} lines from {WORKERS} clients at once. Load average before / after: {load_before} / "
+        f"{os.getloadavg()} (on {os.cpu_count()} cores)",
         figures=figures,
         comparison={
             "creation_seconds": elapsed,
             "order_lines_stored": lines,
             "data_set_generation_seconds": generation,
             "reads_p50_ms": {name: percentile(values, 50) for name, values in reads.items()},
+            "queries_p50_ms": {name: percentile(values, 50) for name, values in queried.items()},
         },
     )

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lathe_orders.documents import DocumentChange, check_if_match
 from lathe_orders.fulfilment import check_quantity_not_below_done, receipt_state
 from lathe_orders.lifecycles import PURCHASE_ORDER, PurchaseOrderStatus, check_cancellable, check_close_reason
-from lathe_orders.money import LinePrice, line_amounts, minor_unit, totals
+from lathe_orders.money import LinePrice, check_amount_fits, line_amounts, minor_unit, totals
 from lathe_orders.numbering import DocumentKind, next_number
 from lathe_orders.outbox import outbox
 from lathe_orders.partners.models import Partner, PartnerKind
@@ -50,8 +50,6 @@ from lathe_orders.settings import OrdersSettings, settings
 
 P = PurchaseOrderStatus
 KIND = DocumentKind.PURCHASE_ORDER.value
-# MONEY is NUMERIC(20, 4): amounts and totals stay below 10^16.
-MONEY_LIMIT = Decimal(10) ** 16
 HEADER_FIELDS = ("expected_date", "notes")
 
 
@@ -399,8 +397,7 @@ class PurchaseOrders(Repository[PurchaseOrder]):
             line.amount, line.tax = amounts.amount, amounts.tax
             priced.append(amounts)
         result = totals(priced, order.currency)
-        if max(result.total, result.subtotal) >= MONEY_LIMIT:
-            raise InvalidInput(f"The order's total must stay below {MONEY_LIMIT:,}.", code="amount_too_large")
+        check_amount_fits(result.total, what="total")  # lines and taxes are never negative: they fit too
         order.subtotal, order.tax_total, order.total = result.subtotal, result.tax_total, result.total
 
 
