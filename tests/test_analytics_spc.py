@@ -29,7 +29,7 @@ SPEC = {"width_mm": {"unit": "mm", "lower_limit": 9.0, "upper_limit": 11.0, "tar
 # them), then nine high ones: whatever the batches, rule 2 is exactly those nine.
 BASELINE = [9.98, 10.03, 9.97, 10.01, 10.04, 9.96, 9.99, 10.02, 9.97, 10.03, 10.0, 9.95, 10.02, 9.98, 10.01, 9.9]
 SHIFTED = [10.5, 10.52, 10.49, 10.51, 10.53, 10.48, 10.5, 10.52, 10.51]
-T0 = datetime(2026, 1, 12, 6, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)  # recent enough to alert
 
 
 @pytest.fixture

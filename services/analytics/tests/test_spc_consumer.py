@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 2, 2, 6, tzinfo=UTC)
+# Recent: violations older than SPC_ALERT_MAX_AGE_HOURS are history, never announced.
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 # In control for 16 points (no rule hit among them), then nine high: rule 2 on the nine.
 BASELINE = [9.98, 10.03, 9.97, 10.01, 10.04, 9.96, 9.99, 10.02, 9.97, 10.03, 10.0, 9.95, 10.02, 9.98, 10.01, 9.9]
 SHIFTED = [10.5, 10.52, 10.49, 10.51, 10.53, 10.48, 10.5, 10.52, 10.51]
@@ -185,3 +186,21 @@ async def test_two_transactions_extending_one_run_announce_it_once(sessions):
         runs = await session.scalars(select(SpcAlert).where(SpcAlert.process_code == pc, SpcAlert.rule == 2))
         shifted = [a for a in runs if any(p["step_id"] in {str(e.id) for e in last_two} for p in a.points)]
         assert [len(alert.points) for alert in shifted] == [9]  # not a second one for the same run
+
+
+async def test_history_is_not_announced_but_a_run_that_goes_on_now_is(sessions):
+    """Old records (a first start over years of steps, a machine sending what it kept offline)
+    break rules in the past: nothing to act on. If the run goes on with new points, it is news."""
+    pc = code()
+    old = T0 - timedelta(hours=settings.spc_alert_max_age_hours + 24)
+    history = [
+        event.model_copy(update={"completed_at": (old + timedelta(minutes=n)).isoformat()})
+        for n, event in enumerate(steps(pc, BASELINE + SHIFTED))
+    ]
+    await apply_steps(sessions, history)
+    _, _, alerts, remembered = await stored(sessions, pc)
+    assert (alerts, remembered) == (0, 0)
+    await apply_steps(sessions, steps(pc, SHIFTED[:2], start=len(BASELINE) + len(SHIFTED)))
+    async with unit_of_work(sessions) as session:
+        rules = set(await session.scalars(select(SpcAlert.rule).where(SpcAlert.process_code == pc)))
+    assert 2 in rules  # nine (now eleven) on one side, the newest two recorded now

@@ -13,6 +13,11 @@ class AnalyticsSettings(ServiceSettings):
     audit_partition_months_ahead: int = Field(default=3, ge=1, le=24)
     # SPC keeps each chart's latest points only: at least the largest window the API reads.
     spc_points_per_chart: int = Field(default=10_000, ge=10_000, le=1_000_000)
+    spc_alert_max_age_hours: float = Field(
+        24.0,
+        gt=0,
+        description="A rule violation is announced only if its newest point was recorded within this many hours",
+    )
     # The floor's business metrics on /metrics are read from the read model this often (floor_metrics).
     metrics_refresh_seconds: float = Field(default=15.0, ge=1, le=300)
     # The floor read models bucket by the plant's clock: the same values as production's settings.

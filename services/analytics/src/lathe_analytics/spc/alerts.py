@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lathe_common.db import time_ordered_id
 from lathe_common.outbox import Outbox
@@ -38,6 +38,8 @@ SPC_ALERTS = Counter(
 )
 
 outbox = Outbox(plumbing, source="lathe/analytics", max_event_bytes=settings.outbox_max_event_bytes)
+# A violation whose newest point is older than this is history nobody can act on any more.
+ALERT_MAX_AGE = timedelta(hours=settings.spc_alert_max_age_hours)
 
 
 @dataclass
@@ -82,11 +84,15 @@ async def announce_new_violations(session: AsyncSession, judged: Sequence[Judged
     in_violations = {j.points[i].step_id for j in candidates for v in j.analysis.violations for i in v.indices}
     announced = await repository.announced_points(session, [j.chart for j in candidates], in_violations)
     detected_at = datetime.now(UTC)
+    recent = detected_at - ALERT_MAX_AGE
     events: list[SpcAlertEvent] = []
     remembered: list[dict] = []
     for j in candidates:
         process_code, measurement = j.chart
-        verdict = judge(j.analysis.violations, [p.step_id for p in j.points], j.new, announced[j.chart])
+        # History (a first start over old data, a machine sending old records) is neither announced
+        # nor remembered: a run that goes on with new points is announced then.
+        current = [v for v in j.analysis.violations if max(j.points[i].completed_at for i in v.indices) >= recent]
+        verdict = judge(current, [p.step_id for p in j.points], j.new, announced[j.chart])
         remembered += [
             {"process_code": process_code, "measurement": measurement, "rule": int(rule), "step_id": step_id}
             for rule, step_id in verdict.remembered
