@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from lathe_contracts.production import LotCreatedEvent, LotStatusChangedEvent, SerialsCreatedEvent
 
@@ -29,6 +30,7 @@ from lathe_analytics.floor.buckets import Bucket, PlantClock, minute_of
 from lathe_analytics.floor.cycle_bins import bin_of
 from lathe_analytics.floor.decoding import StepView, canonical_uuid
 
+V = TypeVar("V")
 FINISHED = frozenset({"PASSED", "FAILED", "SCRAPPED"})
 OPEN_LOT_STATUSES = ("CREATED", "IN_PROGRESS")
 NO_OPERATOR = ""  # key columns cannot be null: a step without an operator is counted under ""
@@ -61,6 +63,10 @@ class Measures:
         if first_attempt:
             self.first_attempts += 1
             self.first_passes += step.result == "PASS"
+
+    def merge(self, other: Measures) -> None:
+        for name in MEASURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 MEASURES = tuple(f.name for f in fields(Measures))
@@ -198,10 +204,8 @@ class FloorFacts:
     """A batch's contribution, keyed as the tables are."""
 
     step_days: dict[tuple[date, str, str, str], Measures] = field(default_factory=dict)
-    step_totals: dict[tuple[str, str], Measures] = field(default_factory=dict)
     minutes: dict[tuple[datetime, str], Counter[str]] = field(default_factory=dict)
     bins_by_day: Counter[tuple[date, str, int]] = field(default_factory=Counter)
-    bins_total: Counter[tuple[str, int]] = field(default_factory=Counter)
     defects: Counter[tuple[date, str, str, str]] = field(default_factory=Counter)
     output: dict[tuple[date, str, str], Counter[str]] = field(default_factory=dict)
     lots: dict[str, LotRow] = field(default_factory=dict)
@@ -211,8 +215,31 @@ class FloorFacts:
     process_codes: dict[str, str] = field(default_factory=dict)
     steps: list[StepInput] = field(default_factory=list)
 
+    @property
+    def step_totals(self) -> dict[tuple[str, str], Measures]:
+        """All time per process and model: the batch's days added up (a few rows, not an add per step)."""
+        totals: dict[tuple[str, str], Measures] = {}
+        for (_, process_id, model_code, _), measures in self.step_days.items():
+            totals.setdefault((process_id, model_code), Measures()).merge(measures)
+        return totals
+
+    @property
+    def bins_total(self) -> Counter[tuple[str, int]]:
+        totals: Counter[tuple[str, int]] = Counter()
+        for (_, process_id, index), n in self.bins_by_day.items():
+            totals[process_id, index] += n
+        return totals
+
     def recent_steps(self) -> list[StepInput]:
         return heapq.nlargest(RECENT_STEPS, self.steps, key=lambda s: (s.completed_at, s.step_id))
+
+
+def _entry(table: dict[Any, V], key: Any, make: Callable[[], V]) -> V:
+    """``table[key]``, made first if missing (``setdefault`` would make one on every call)."""
+    found = table.get(key)
+    if found is None:
+        found = table[key] = make()
+    return found
 
 
 class FactsBuilder:
@@ -227,10 +254,13 @@ class FactsBuilder:
 
     def _output(self, at: datetime | Bucket, model_code: str) -> Counter[str]:
         bucket = at if isinstance(at, Bucket) else self.clock.bucket(at)
-        return self.facts.output.setdefault((bucket.day, bucket.shift.value, model_code), Counter())
+        return _entry(self.facts.output, (bucket.day, bucket.shift.value, model_code), Counter)
 
     def _lot(self, lot_id: str) -> LotRow:
-        return self.facts.lots.setdefault(lot_id, LotRow(lot_id))
+        lot = self.facts.lots.get(lot_id)
+        if lot is None:
+            lot = self.facts.lots[lot_id] = LotRow(lot_id)
+        return lot
 
     def lot_created(self, e: LotCreatedEvent, at: datetime) -> None:
         lot_id = str(e.id)
@@ -268,12 +298,11 @@ class FactsBuilder:
         bucket = self.clock.bucket(step.completed_at)
         first_attempt = self._unit_step(step, bucket) if step.serial_id is not None else False
         operator = step.operator or NO_OPERATOR
-        facts.step_days.setdefault((bucket.day, step.process_id, step.model_code, operator), Measures()).add(
+        _entry(facts.step_days, (bucket.day, step.process_id, step.model_code, operator), Measures).add(
             step, first_attempt
         )
-        facts.step_totals.setdefault((step.process_id, step.model_code), Measures()).add(step, first_attempt)
         facts.process_codes[step.process_id] = step.process_code
-        minute = facts.minutes.setdefault((minute_of(step.completed_at), step.process_id), Counter())
+        minute = _entry(facts.minutes, (minute_of(step.completed_at), step.process_id), Counter)
         minute["executions"] += 1
         if outcome := _RESULT_FIELD.get(step.result):
             minute[outcome] += 1
@@ -282,7 +311,6 @@ class FactsBuilder:
         if step.cycle_seconds is not None:
             index = bin_of(float(step.cycle_seconds))
             facts.bins_by_day[bucket.day, step.process_id, index] += 1
-            facts.bins_total[step.process_id, index] += 1
         for code in step.defect_codes:
             facts.defects[bucket.day, step.process_id, step.model_code, code] += 1
         facts.steps.append(step)

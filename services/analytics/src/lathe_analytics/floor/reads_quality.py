@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,11 +84,23 @@ def _to_sums(row: Any) -> Sums:
     return Sums(**{name: v if name == "cycle_seconds" else int(v) for name, v in values.items()})
 
 
-async def _processes(session: AsyncSession) -> dict[uuid.UUID, FloorProcess]:
-    return {p.process_id: p for p in await session.scalars(select(FloorProcess))}
+@dataclass(frozen=True)
+class _Process:
+    process_code: str
+    process_number: int
+    name: str
 
 
-def _process_order(processes: dict[uuid.UUID, FloorProcess], codes: dict[uuid.UUID, str]):  # noqa: ANN202
+async def _processes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _Process]:
+    """The named processes among ``ids`` (plain rows: a plant may define hundreds)."""
+    p = FloorProcess
+    rows = await session.execute(
+        select(p.process_id, p.process_code, p.process_number, p.name).where(p.process_id.in_(list(ids)))
+    )
+    return {pid: _Process(code, number, name) for pid, code, number, name in rows}
+
+
+def _process_order(processes: dict[uuid.UUID, _Process], codes: dict[uuid.UUID, str]):  # noqa: ANN202
     def key(process_id: uuid.UUID) -> tuple[int, str]:
         known = processes.get(process_id)
         return (known.process_number if known else 2**31, codes.get(process_id, ""))
@@ -109,7 +122,7 @@ async def process_performance(session: AsyncSession, window: tuple[date, date] |
     counts: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
     for process_id, index, n in await session.execute(bin_query):
         counts[process_id][index] = int(n)
-    processes = await _processes(session)
+    processes = await _processes(session, rows)
     codes = {pid: row.code for pid, row in rows.items()}
     answer = []
     for process_id in sorted(rows, key=_process_order(processes, codes)):
@@ -183,7 +196,7 @@ async def quality_metrics(session: AsyncSession, first: date, last: date) -> Qua
             .group_by(func.grouping_sets(tuple_(defects.c.defect_code), tuple_(defects.c.process_id)))
         )
     ).all()
-    processes = await _processes(session)
+    processes = await _processes(session, set(by_process) | {p for steps in by_model_step.values() for p in steps})
     return QualityMetrics(
         days=(last - first).days + 1,
         date_from=first,
@@ -222,7 +235,7 @@ def _pareto(occurrences: dict[str, int]) -> list[DefectShare]:
 async def _model_yields(
     session: AsyncSession,
     by_model_step: dict[str, dict[uuid.UUID, Sums]],
-    processes: dict[uuid.UUID, FloorProcess],
+    processes: dict[uuid.UUID, _Process],
     codes: dict[uuid.UUID, str],
 ) -> list[ModelYield]:
     models = {
