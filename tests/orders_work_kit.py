@@ -26,12 +26,12 @@ class WorkOrders:
 
     async def create(self, model: str, **fields) -> dict:
         """A new draft. Orders learns of a new model from production's event: until it has, the model
-        is unknown to it, so the first tries may be refused with unknown_product_model."""
+        is unknown to it, so the first tries may be refused with product_model_not_found."""
         body = {"model_code": model, "quantity": 3, "priority": "NORMAL", "due_date": FUTURE} | fields
 
         async def created() -> dict | None:
             answer = await self.gateway.post("/api/v1/work-orders", json=body, headers=self.headers)
-            if answer.status_code == 422 and answer.json()["code"] == "unknown_product_model":
+            if answer.status_code == 404 and answer.json()["code"] == "product_model_not_found":
                 return None
             assert answer.status_code == 201, answer.text
             return answer.json()

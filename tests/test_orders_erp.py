@@ -163,7 +163,7 @@ async def test_every_refusal_is_dead_lettered_with_its_reason_and_listed_for_pla
     assert reasons["document"] == "schema_error"
     assert reasons["nul"] == "invalid_value"
     assert reasons["partner"] == "unknown_supplier"
-    assert reasons["model"] == "unknown_product_model"
+    assert reasons["model"] == "product_model_not_found"
     assert reasons["rule"] == "change_not_allowed"
 
     for name in ("envelope", "document", "nul", "partner", "model", "rule"):

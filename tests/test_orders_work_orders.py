@@ -90,7 +90,7 @@ async def test_a_work_order_needs_a_known_active_model_and_sensible_dates(gatewa
         answer = await gateway.post("/api/v1/work-orders", json=base | body, headers=manager)
         return answer.status_code, answer.json().get("code")
 
-    assert await refused({"model_code": f"NOPE-{uuid.uuid4().hex[:8]}"}) == (422, "unknown_product_model")
+    assert await refused({"model_code": f"NOPE-{uuid.uuid4().hex[:8]}"}) == (404, "product_model_not_found")
     assert await refused({"planned_start": FUTURE, "due_date": date.today().isoformat()}) == (
         422,
         "planned_start_after_due_date",

@@ -184,6 +184,6 @@ class WorkOrderRejectedEvent(DomainEvent):
     aggregate_field: ClassVar[str] = "work_order_number"
 
     work_order_number: str
-    code: str  # unknown_product_model, inactive_product_model, too_many_lots
+    code: str  # product_model_not_found, inactive_product_model, too_many_lots
     reason: str
     request_no: int = 0  # as in WorkOrderPlannedEvent: 0 is the release itself

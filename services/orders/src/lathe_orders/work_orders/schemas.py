@@ -16,8 +16,8 @@ from lathe_orders.work_orders.models import WorkOrder
 
 # How work-order requests are refused (documented on the routes that can refuse so).
 WORK_ORDER_NOT_FOUND = ProblemCode(404, "work_order_not_found", "no work order has that id or number")
-UNKNOWN_PRODUCT_MODEL = ProblemCode(
-    422, "unknown_product_model", "production has announced no product model with that code"
+PRODUCT_MODEL_NOT_FOUND = ProblemCode(
+    404, "product_model_not_found", "production has announced no product model with that code"
 )
 INACTIVE_PRODUCT_MODEL = ProblemCode(422, "inactive_product_model", "the product model is inactive")
 SALES_ORDER_LINE_NOT_FOUND = ProblemCode(422, "sales_order_line_not_found", "no sales-order line has that id")

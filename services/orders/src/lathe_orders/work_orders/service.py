@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lathe_common.errors import Conflict, InvalidInput
+from lathe_common.errors import Conflict, InvalidInput, NotFound
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
 from lathe_contracts.orders import WorkOrderCancelledEvent, WorkOrderQuantityIncreasedEvent, WorkOrderReleasedEvent
@@ -285,7 +285,7 @@ class WorkOrders(Repository[WorkOrder]):
         """The model must be one production announced, and active (orders' projection of it)."""
         model = await self.session.get(ProductModelView, model_code)
         if model is None:
-            raise InvalidInput(f"Production knows no product model {model_code}.", code="unknown_product_model")
+            raise NotFound(f"Production knows no product model {model_code}.", code="product_model_not_found")
         if not model.is_active:
             raise InvalidInput(f"Product model {model_code} is inactive.", code="inactive_product_model")
 

@@ -111,7 +111,7 @@ class WorkOrderPlanner:
             model = await ProductModels(self.session).find(request.model_code)
         except NotFound:
             raise NotFound(
-                f"Production has no product model {request.model_code}.", code="unknown_product_model"
+                f"Production has no product model {request.model_code}.", code="product_model_not_found"
             ) from None
         if not model.is_active:
             raise InvalidInput(f"Product model {request.model_code} is inactive.", code="inactive_product_model")
