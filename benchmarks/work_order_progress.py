@@ -75,7 +75,7 @@ async def _released_work_order(client: httpx.AsyncClient, model: str) -> tuple[d
     body = {"model_code": model, "quantity": UNITS, "due_date": "2099-12-31", "create_serials": True}
     for _ in range(300):  # orders learns of the new model from production's event
         made = await client.post("/api/v1/work-orders", json=body)
-        if made.status_code != 422:
+        if made.status_code != 404:  # product_model_not_found until then
             break
         await asyncio.sleep(0.1)
     made.raise_for_status()

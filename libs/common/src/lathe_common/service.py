@@ -120,6 +120,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             max_attempts=settings.consumer_max_attempts,
             backoff=Backoff(max_seconds=settings.consumer_retry_max_seconds),
         )
+        runtime.pace_with(relay.caught_up, settings.outbox_pacing_max_seconds)
         consumers = definition.consumers if settings.consumers_enabled else ()
         for spec in consumers:
             runtime.register(broker, spec)

@@ -87,6 +87,11 @@ class ServiceSettings(LatheSettings):
     outbox_publish_timeout_seconds: float = Field(
         60.0, gt=0, description="A publish Kafka has not answered after this long releases its rows, to be tried again"
     )
+    outbox_pacing_max_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a paced consumer (machine ingestion) waits for the outbox relay before a batch",
+    )
     outbox_max_event_bytes: int = Field(
         1_000_000,
         gt=0,

@@ -356,3 +356,20 @@ async def test_operators_list_parked_rows_and_republish_one_once_the_cause_is_fi
     assert await relay.drain() == 1  # the relay that parked it asks the topic's limit again, not its cache
     records = await read_topic(sandbox.bootstrap, small_topic, expect=1)
     assert Envelope.from_kafka(records[0].headers, records[0].value).data["name"] == "x" * 5000
+
+
+async def test_paced_consumers_wait_while_the_relay_has_a_whole_batch_or_more_to_publish(sandbox, topic, producer):
+    WidgetMade = event_class(topic)
+    outbox = Outbox(sandbox.tables, source="lathe/test")
+    async with unit_of_work(sandbox.sessions) as session:
+        await outbox.add(session, *(WidgetMade(id=uuid.uuid4(), name=f"w{n}") for n in range(5)))
+    relay = relay_for(sandbox, producer, batch_size=2)
+    assert await relay.caught_up(0.01)  # nothing claimed yet: nobody is held back
+    assert await relay.publish_batch() == 2  # a whole batch: more may wait
+    assert not await relay.caught_up(0.05)
+    waiting = asyncio.create_task(relay.caught_up(10))
+    assert await relay.publish_batch() == 2
+    assert not waiting.done()
+    assert await relay.publish_batch() == 1  # less than a batch: caught up
+    assert await asyncio.wait_for(waiting, 1) is True
+    assert await relay.caught_up(0.01)

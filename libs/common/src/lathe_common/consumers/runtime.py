@@ -37,13 +37,26 @@ async def _headers_left_to_the_spec(
     return message
 
 
+Pacer = Callable[[float], Awaitable[bool]]  # waits up to the given seconds; whether it was not in vain
+
+
 class ConsumerRuntime(RecordHandling):
     """``register`` a spec on a broker; ``process`` / ``process_batch`` are what its subscribers call."""
+
+    pacer: Pacer | None = None
+    pacing_max_seconds: float = 10.0
+
+    def pace_with(self, pacer: Pacer, max_seconds: float) -> None:
+        """What specs ``paced_by_outbox`` wait for before each fetched batch (the outbox relay's
+        ``caught_up``)."""
+        self.pacer, self.pacing_max_seconds = pacer, max_seconds
 
     def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> None:
         if spec.batch_size:
 
             async def consume(msg: KafkaMessage) -> None:
+                if spec.paced_by_outbox and self.pacer is not None:
+                    await self.pacer(self.pacing_max_seconds)
                 await self.process_batch(spec, msg.raw_message, getattr(msg, "consumer", None))
         else:
 

@@ -72,4 +72,9 @@ class ConsumerSpec:
     members: int = 1
     payload: type | None = None  # the body's model, for the AsyncAPI document (default: an event's data)
     on_dead_letter: DeadLetterListener | None = None
+    # For a consumer that writes an event for each record it handles (machine ingestion): before
+    # each fetched batch it waits (up to OUTBOX_PACING_MAX_SECONDS) until the service's outbox relay
+    # has caught up, so with a backlog in the topic its events still go out within about a batch's
+    # time of their commit instead of queueing behind everything it has ingested.
+    paced_by_outbox: bool = False
     description: str = ""

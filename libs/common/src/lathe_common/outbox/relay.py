@@ -89,6 +89,11 @@ class OutboxRelay:
         self.publish_timeout_seconds = publish_timeout_seconds
         self.topic_limits = TopicLimits(producer)
         self._wake = asyncio.Event()
+        # Set while the relay keeps up (its last claim took less than a whole batch); consumers that
+        # write an event per record they handle wait for it (``caught_up``), so a backlog in their
+        # topic is worked off at the pace events go out, not piled up in the outbox.
+        self._keeping_up = asyncio.Event()
+        self._keeping_up.set()
         # The producer's own default: the Java client's murmur2, so a key always lands on one partition.
         self._partitioner = DefaultPartitioner()
 
@@ -113,6 +118,10 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            if len(rows) < self.batch_size:
+                self._keeping_up.set()
+            else:
+                self._keeping_up.clear()
             if not rows:
                 return 0, 0
             try:
@@ -331,6 +340,19 @@ class OutboxRelay:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait until the relay's last claim took less than a whole batch (nothing more waits), at
+        most ``timeout`` seconds; whether it has. While Kafka is unreachable it never catches up,
+        so waiters go on after the timeout (their own writes then wait in the outbox)."""
+        if self._keeping_up.is_set():
+            return True
+        self.wake()
+        try:
+            await asyncio.wait_for(self._keeping_up.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def _listen(self) -> asyncpg.Connection | None:
         dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

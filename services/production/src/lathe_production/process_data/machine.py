@@ -3,8 +3,8 @@
 Contract (docs/integration.md): key = serial or LOT number, JSON body of the StepExecution shape
 with a required ``message_id``. What cannot be recorded goes to ``lathe.machine.process-data.v1.dlq``
 with a reason code: ``invalid_json``, ``schema_error``, ``invalid_value`` (NUL characters, NaN or
-infinite numbers, integers beyond 64 bits, a cycle time no column can hold), or the rule's own code (``serial_not_found``,
-``process_not_found``, ``step_out_of_order``, ``rework_exhausted``, ...).
+infinite numbers, integers beyond 64 bits, a cycle time no column can hold), or the rule's own code
+(``serial_not_found``, ``process_not_found``, ``step_out_of_order``, ``rework_exhausted``, ...).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ machine_consumer = ConsumerSpec(
     decode=decode_machine_message,
     batch_size=settings.machine_batch_size,
     members=settings.machine_consumer_members,
+    # Every step recorded is an event: a backlog on the topic is ingested at the pace events go out.
+    paced_by_outbox=True,
     payload=StepExecution,
     description="Step executions from machines (docs/integration.md). Key: serial or LOT number.",
 )
