@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 UNDECODABLE = "undecodable"  # the decoder failed on the record with an error of its own (a bug or a surprise)
 UNHANDLED_ERROR = "unhandled_error"
+RETRY_KINDS = ("transient", "unexpected", "dead_letter")  # what ``retry_later`` is told, as metric labels
 
 
 @dataclass(frozen=True)

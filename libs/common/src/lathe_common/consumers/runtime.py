@@ -12,8 +12,9 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from lathe_common.consumers.batches import process_batch
-from lathe_common.consumers.handling import RecordHandling
+from lathe_common.consumers.handling import RETRY_KINDS, RecordHandling
 from lathe_common.consumers.spec import ConsumerSpec
+from lathe_common.metrics import CONSUMER_RETRIES
 
 
 def _left_to_the_spec(message: Any) -> None:  # noqa: ARG001 - FastStream's decoder signature
@@ -52,6 +53,10 @@ class ConsumerRuntime(RecordHandling):
         self.pacer, self.pacing_max_seconds = pacer, max_seconds
 
     def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> None:
+        # Retries are counted from 0, so the first one is an increase (a series born at 1 shows none).
+        for topic in spec.topics:
+            for kind in RETRY_KINDS:
+                CONSUMER_RETRIES.labels(self.service, spec.name, topic, kind)
         if spec.batch_size:
 
             async def consume(msg: KafkaMessage) -> None:

@@ -96,6 +96,9 @@ class OutboxRelay:
         self._keeping_up.set()
         # The producer's own default: the Java client's murmur2, so a key always lands on one partition.
         self._partitioner = DefaultPartitioner()
+        # Failures are counted from 0, so the first one is an increase (a series born at 1 shows none).
+        for outcome in ("retrying", "parked"):
+            OUTBOX_FAILURES.labels(service, outcome)
 
     async def publish_batch(self) -> int:
         """Publish up to one batch of committed rows; returns how many went out.
