@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 # command-or-file:debian-package pairs; only what is missing gets installed
-SYSTEM_NEEDS := /usr/lib/postgresql/*/bin/postgres:postgresql redis-server:redis-server kcat:kcat java:default-jre-headless mvn:maven wrk:wrk chromium:chromium
+SYSTEM_NEEDS := /usr/lib/postgresql/*/bin/postgres:postgresql redis-server:redis-server kcat:kcat java:default-jre-headless mvn:maven wrk:wrk chromium:chromium prometheus:prometheus
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(RUN_DIR)/.system-deps: Makefile
@@ -26,8 +26,8 @@ $(RUN_DIR)/.system-deps: Makefile
 	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends $$missing >/dev/null || exit 1; fi
-	@# Debian may start a cluster and a redis of its own on the default ports; the stack runs private ones.
-	@-{ service redis-server stop; service postgresql stop; } >/dev/null 2>&1 || true
+	@# Debian may start a cluster, a redis and a Prometheus of its own on the default ports; the stack runs private ones.
+	@-{ service redis-server stop; service postgresql stop; service prometheus stop; } >/dev/null 2>&1 || true
 	@mkdir -p $(RUN_DIR) && touch $@
 
 $(VENV)/.installed: $(PYPROJECTS) requirements-dev.txt constraints.txt

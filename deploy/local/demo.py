@@ -119,6 +119,7 @@ Lathe is running.
   Services           auth {env["LATHE_AUTH_URL"]}, production {env["LATHE_PRODUCTION_URL"]},
                      orders {env["LATHE_ORDERS_URL"]}, analytics {env["LATHE_ANALYTICS_URL"]}
   Metrics            <any of the above>/metrics
+  Prometheus         {env.get("PROMETHEUS_URL", "not installed")}   (alerts: /alerts; Grafana: see README)
   Kafka              {env["KAFKA_BOOTSTRAP_SERVERS"]}   (kcat -L -b {env["KAFKA_BOOTSTRAP_SERVERS"]})
   PostgreSQL         {env["DATABASE_URL"]}
   Redis              {env["REDIS_URL"]}

@@ -1,5 +1,5 @@
 """The three servers of the local stack (PostgreSQL, Redis, Kafka in KRaft mode), each set up once
-under ``.run/``, and the supervisord configuration that runs them and the apps."""
+under ``.run/``, and the supervisord configuration that runs them, the apps and Prometheus."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ PG_PORT = int(os.environ.get("LATHE_PG_PORT", 55432))
 REDIS_PORT = int(os.environ.get("LATHE_REDIS_PORT", 56379))
 KAFKA_PORT = int(os.environ.get("LATHE_KAFKA_PORT", 59092))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("LATHE_KAFKA_CONTROLLER_PORT", 59093))
+PROMETHEUS_PORT = int(os.environ.get("LATHE_PROMETHEUS_PORT", 59090))
+PROMETHEUS_URL = f"http://127.0.0.1:{PROMETHEUS_PORT}"
 PG_SUPERUSER, PG_SUPERPASS = "lathe", "lathe"
 
 SERVICES = {"auth": 8001, "production": 8002, "orders": 8003, "analytics": 8004}
@@ -191,6 +193,16 @@ def supervisor_conf(pg_data: Path, redis_conf: Path, kafka_props: Path, env: dic
             stopwaitsecs=60,
         ),
     }
+    # Monitoring: its own group, so adding it to a running stack (`supervisorctl update`) restarts nothing else.
+    prometheus = shutil.which("prometheus")
+    if prometheus is not None:
+        programs["prometheus"] = dict(
+            command=f"{prometheus} --config.file={ROOT / 'deploy' / 'prometheus' / 'prometheus-local.yml'} "
+            f"--storage.tsdb.path={RUN / 'prometheus'} --storage.tsdb.retention.time=7d "
+            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+            priority=60,
+            autostart="true",
+        )
     for service in [*SERVICES, "gateway"]:
         programs[service] = dict(
             command=f"{VENV_PY} -m lathe_{service} serve",
@@ -232,4 +244,6 @@ def supervisor_conf(pg_data: Path, redis_conf: Path, kafka_props: Path, env: dic
         "[group:apps]",
         f"programs={','.join([*SERVICES, 'gateway'])}",
     ]
+    if "prometheus" in programs:
+        lines += ["[group:monitoring]", "programs=prometheus"]
     return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from servers import (
     PG_PORT,
     PG_SUPERPASS,
     PG_SUPERUSER,
+    PROMETHEUS_URL,
     REDIS_PORT,
     RUN,
     SERVICES,
@@ -229,13 +230,20 @@ def up(args: argparse.Namespace) -> None:
     log("migrations applied")
     out = run(str(VENV_PY), "-m", "lathe_auth", "create-admin", env=env, capture_output=True, text=True)
     log(out.stdout.strip())
-    write_stack_env(env)
+    # Not in the apps' environment: changing theirs would have `update` restart every app.
+    write_stack_env(env | {"PROMETHEUS_URL": PROMETHEUS_URL})
     if args.infra_only:
         return
     supervisorctl("start", "apps:*", check=False)
     for service, port in [*SERVICES.items(), ("gateway", GATEWAY_PORT)]:
         wait_for(f"{service} (:{port})", lambda port=port: http_ok(f"http://127.0.0.1:{port}/health/ready"))
     log(f"all services ready; gateway at http://127.0.0.1:{GATEWAY_PORT} (stack env in {RUN / 'stack.env'})")
+    if "[group:monitoring]" in SUPERVISOR_CONF.read_text():
+        supervisorctl("start", "monitoring:*", check=False)
+        wait_for("Prometheus", lambda: http_ok(f"{PROMETHEUS_URL}/-/ready"))
+        log(f"Prometheus at {PROMETHEUS_URL}, scraping every app (deploy/prometheus/prometheus-local.yml)")
+    else:
+        log("Prometheus is not installed (Debian package prometheus, `make deps`): not started")
 
 
 def down(_: argparse.Namespace) -> None:
