@@ -8,7 +8,6 @@ GROUPING SETS: one statement for the totals, per day, per process and per model 
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Text, Uuid, any_, bindparam, cast, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_analytics.floor.buckets import days_between
@@ -91,17 +91,23 @@ class _Process:
     name: str
 
 
-async def _processes(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _Process]:
+def _text_id(column: Any) -> Any:
+    """Ids read as text: a uuid.UUID object per row costs more than the rest of the row."""
+    return cast(column, Text).label(column.name)
+
+
+async def _processes(session: AsyncSession, ids: Iterable[str]) -> dict[str, _Process]:
     """The named processes among ``ids`` (plain rows: a plant may define hundreds)."""
     p = FloorProcess
+    wanted = bindparam("process_ids", list(ids), type_=ARRAY(Uuid(as_uuid=False)))
     rows = await session.execute(
-        select(p.process_id, p.process_code, p.process_number, p.name).where(p.process_id.in_(list(ids)))
+        select(_text_id(p.process_id), p.process_code, p.process_number, p.name).where(p.process_id == any_(wanted))
     )
     return {pid: _Process(code, number, name) for pid, code, number, name in rows}
 
 
-def _process_order(processes: dict[uuid.UUID, _Process], codes: dict[uuid.UUID, str]):  # noqa: ANN202
-    def key(process_id: uuid.UUID) -> tuple[int, str]:
+def _process_order(processes: dict[str, _Process], codes: dict[str, str]):  # noqa: ANN202
+    def key(process_id: str) -> tuple[int, str]:
         known = processes.get(process_id)
         return (known.process_number if known else 2**31, codes.get(process_id, ""))
 
@@ -111,15 +117,17 @@ def _process_order(processes: dict[uuid.UUID, _Process], codes: dict[uuid.UUID, 
 async def process_performance(session: AsyncSession, window: tuple[date, date] | None) -> ProcessPerformance:
     steps = FloorStepTotal.__table__ if window is None else FloorStepDay.__table__
     bins = FloorCycleBinTotal.__table__ if window is None else FloorCycleBinDay.__table__
-    step_query = select(steps.c.process_id, func.max(steps.c.process_code).label("code"), *_sums(steps)).group_by(
-        steps.c.process_id
+    step_query = select(
+        _text_id(steps.c.process_id), func.max(steps.c.process_code).label("code"), *_sums(steps)
+    ).group_by(steps.c.process_id)
+    bin_query = select(_text_id(bins.c.process_id), bins.c.bin, func.sum(bins.c.n)).group_by(
+        bins.c.process_id, bins.c.bin
     )
-    bin_query = select(bins.c.process_id, bins.c.bin, func.sum(bins.c.n)).group_by(bins.c.process_id, bins.c.bin)
     if window is not None:
         step_query = step_query.where(steps.c.day.between(*window))
         bin_query = bin_query.where(bins.c.day.between(*window))
     rows = {row.process_id: row for row in await session.execute(step_query)}
-    counts: dict[uuid.UUID, dict[int, int]] = defaultdict(dict)
+    counts: dict[str, dict[int, int]] = defaultdict(dict)
     for process_id, index, n in await session.execute(bin_query):
         counts[process_id][index] = int(n)
     processes = await _processes(session, rows)
@@ -156,7 +164,7 @@ async def quality_metrics(session: AsyncSession, first: date, last: date) -> Qua
     grouped = await session.execute(
         select(
             d.c.day,
-            d.c.process_id,
+            _text_id(d.c.process_id),
             d.c.model_code,
             func.max(d.c.process_code).label("code"),
             func.grouping(d.c.day, d.c.process_id, d.c.model_code).label("set"),
@@ -170,7 +178,7 @@ async def quality_metrics(session: AsyncSession, first: date, last: date) -> Qua
         )
     )
     overall, by_day, by_process, by_model_step = Sums(), {}, {}, defaultdict(dict)
-    codes: dict[uuid.UUID, str] = {}
+    codes: dict[str, str] = {}
     for row in grouped:
         # grouping(): a bit per column left out of the row's set (day 4, process 2, model 1)
         if row.set == 0b111:
@@ -188,7 +196,7 @@ async def quality_metrics(session: AsyncSession, first: date, last: date) -> Qua
         await session.execute(
             select(
                 defects.c.defect_code,
-                defects.c.process_id,
+                _text_id(defects.c.process_id),
                 func.grouping(defects.c.defect_code, defects.c.process_id).label("set"),
                 func.sum(defects.c.occurrences).label("n"),
             )
@@ -234,9 +242,9 @@ def _pareto(occurrences: dict[str, int]) -> list[DefectShare]:
 
 async def _model_yields(
     session: AsyncSession,
-    by_model_step: dict[str, dict[uuid.UUID, Sums]],
-    processes: dict[uuid.UUID, _Process],
-    codes: dict[uuid.UUID, str],
+    by_model_step: dict[str, dict[str, Sums]],
+    processes: dict[str, _Process],
+    codes: dict[str, str],
 ) -> list[ModelYield]:
     models = {
         m.model_code: m
