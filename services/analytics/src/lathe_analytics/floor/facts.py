@@ -125,7 +125,8 @@ class StepInput:
 
 @dataclass
 class LotRow:
-    """A LOT's row: what its creation describes (None: not known yet) and counters to add."""
+    """A LOT's row: what its creation describes (None: not known yet), the status its own events
+    left it in (None: none of them in the batch), and counters to add."""
 
     lot_id: str
     lot_number: str | None = None
@@ -209,7 +210,6 @@ class FloorFacts:
     defects: Counter[tuple[date, str, str, str]] = field(default_factory=Counter)
     output: dict[tuple[date, str, str], Counter[str]] = field(default_factory=dict)
     lots: dict[str, LotRow] = field(default_factory=dict)
-    lot_moves: dict[str, str] = field(default_factory=dict)  # the last status each LOT moved to
     created_units: dict[str, UnitRow] = field(default_factory=dict)
     stepped_units: dict[str, UnitRow] = field(default_factory=dict)  # each unit as its last step left it
     process_codes: dict[str, str] = field(default_factory=dict)
@@ -272,7 +272,9 @@ class FactsBuilder:
 
     def lot_moved(self, e: LotStatusChangedEvent, at: datetime) -> None:
         lot_id = str(e.id)
-        self.facts.lot_moves[lot_id] = e.status
+        lot = self._lot(lot_id)  # its status is the last one it moved to (a LOT's events are in order)
+        lot.status = e.status
+        lot.lot_number = lot.lot_number or e.lot_number
         model = self.lot_models.get(lot_id, UNKNOWN_MODEL)
         if e.status == "IN_PROGRESS":
             self._output(at, model)["lots_started"] += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Text, delete, func, select, update
+from sqlalchemy import Text, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,11 +133,6 @@ async def write_facts(session: AsyncSession, facts: FloorFacts) -> None:
         added=("units",),
         rows=[(*key, n) for key, n in wip.items() if n],
     )
-    # Counts that came back to zero leave no row (as if they had never moved): small tables.
-    if any(statuses.values()):
-        await session.execute(delete(FloorStatusCount).where(FloorStatusCount.n == 0))
-    if any(wip.values()):
-        await session.execute(delete(FloorWip).where(FloorWip.units == 0))
     await _write_recent(session, facts.recent_steps())
 
 
@@ -152,23 +147,14 @@ async def _write_lots(session: AsyncSession, facts: FloorFacts) -> list[Transiti
         ex = statement.excluded
         updates = {c: func.coalesce(ex[c], _lots.c[c]) for c in _LOT_DESCRIPTION}
         updates |= {c: _lots.c[c] + ex[c] for c in _LOT_COUNTERS}
-        # Only the LOT's own topic moves its status, creation first: a row a step made has none yet.
-        updates["status"] = func.coalesce(_lots.c.status, ex.status)
+        # Only the LOT's own events set its status (creation first, then its moves, in order): a row
+        # that steps or units made before has none, and what they add leaves it as it is.
+        updates["status"] = func.coalesce(ex.status, _lots.c.status)
         updates["previous_status"] = _lots.c.status
         written = await session.execute(
             statement.on_conflict_do_update(index_elements=["lot_id"], set_=updates).returning(
                 _lots.c.previous_status, _lots.c.status
             )
-        )
-        moves += [Transition("lot", before, after) for before, after in written]
-    if facts.lot_moves:
-        moved = unnested(_lots, ("lot_id", "status"), sorted(facts.lot_moves.items(), key=lambda m: str(m[0])))
-        moved = moved.subquery("moved")
-        written = await session.execute(
-            update(_lots)
-            .where(_lots.c.lot_id == moved.c.lot_id)
-            .values(previous_status=_lots.c.status, status=moved.c.status)
-            .returning(_lots.c.previous_status, _lots.c.status)
         )
         moves += [Transition("lot", before, after) for before, after in written]
     return moves
@@ -283,7 +269,12 @@ async def _write_recent(session: AsyncSession, steps: list[StepInput]) -> None:
         )
         .on_conflict_do_nothing()
     )
-    newest = (
-        select(_recent.c.step_id).order_by(_recent.c.completed_at.desc(), _recent.c.step_id.desc()).limit(RECENT_STEPS)
+    # Rows another batch is dropping at the same time are left to it (SKIP LOCKED): two consumers
+    # pruning at once never wait on each other, and the next prune takes what one left.
+    stale = (
+        select(_recent.c.step_id)
+        .order_by(_recent.c.completed_at.desc(), _recent.c.step_id.desc())
+        .offset(RECENT_STEPS)
+        .with_for_update(skip_locked=True)
     )
-    await session.execute(_recent.delete().where(_recent.c.step_id.not_in(newest)))
+    await session.execute(_recent.delete().where(_recent.c.step_id.in_(stale.scalar_subquery())))

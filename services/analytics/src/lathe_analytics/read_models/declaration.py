@@ -51,6 +51,9 @@ class ReadModel:
     # and what a rebuild's skips name, so live and rebuild must decode alike.
     decode: Callable[[ConsumerRecord], Decoded] = decode_envelope
     batch_size: int = 2000
+    # Group members in each process: one member's batch is computed while another's waits on the
+    # database (the handler must then be safe to run concurrently; partitions keep each key's order).
+    members: int = 1
     description: str = ""
 
     def consumer(self) -> ConsumerSpec:
@@ -62,6 +65,7 @@ class ReadModel:
             batch_handler=self._live,
             decode=self.decode,
             batch_size=self.batch_size,
+            members=self.members,
             description=self.description,
         )
 
