@@ -55,16 +55,18 @@ async def test_cursors_that_no_list_gave_out_are_refused(gateway, admin, path):
     assert follows.status_code == 200 and follows.json()["items"] != first["items"]
 
 
-async def test_sign_in_without_a_body_or_with_nul_is_a_client_error(gateway):
-    bare = await gateway.post("/api/v1/auth/login")
+async def test_sign_in_without_a_body_or_with_nul_is_a_client_error(auth):
+    # Straight to auth: the gateway's per-address login limit (10 a minute, one bucket for every
+    # test on this machine) is the subject of tests of its own and would answer 429 here.
+    bare = await auth.post("/api/v1/auth/login")
     assert bare.status_code == 422 and problem_code(bare) == "validation_error"
-    form = await gateway.post(
+    form = await auth.post(
         "/api/v1/auth/login",
         content=b"username=ad%00min&password=x",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 422 and problem_code(form) == "invalid_value"
-    too_long = await gateway.post("/api/v1/auth/login", json={"username": "admin", "password": "S3cret-" * 100})
+    too_long = await auth.post("/api/v1/auth/login", json={"username": "admin", "password": "S3cret-" * 100})
     assert too_long.status_code == 422 and "S3cret-" not in too_long.text  # the password is never echoed
 
 

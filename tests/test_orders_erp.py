@@ -162,7 +162,7 @@ async def test_every_refusal_is_dead_lettered_with_its_reason_and_listed_for_pla
     assert reasons["envelope"] == "schema_error"
     assert reasons["document"] == "schema_error"
     assert reasons["nul"] == "invalid_value"
-    assert reasons["partner"] == "unknown_supplier"
+    assert reasons["partner"] == "supplier_not_found"
     assert reasons["model"] == "product_model_not_found"
     assert reasons["rule"] == "change_not_allowed"
 
@@ -186,7 +186,7 @@ async def test_a_later_revision_settles_the_document_s_conflicts_and_planners_re
     code = f"SUP-{uuid.uuid4().hex[:8]}"
     await erp(PO_TOPIC, external_id, 1, purchase_order(code))  # the supplier does not exist yet
     [conflict] = await eventually(lambda: conflicts(gateway, manager, external_id))
-    assert conflict["reason"] == "unknown_supplier" and conflict["revision"] == 1
+    assert conflict["reason"] == "supplier_not_found" and conflict["revision"] == 1
 
     made = await gateway.post("/api/v1/suppliers", json={"code": code, "name": code, "currency": "EUR"},
                               headers=manager)  # fmt: skip

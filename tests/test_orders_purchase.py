@@ -153,7 +153,7 @@ async def test_half_of_the_minor_unit_rounds_up_and_unfit_currencies_and_supplie
         json={"supplier_code": "NOPE-" + uuid.uuid4().hex[:6], "currency": "EUR", "lines": [line()]},
         headers=purchasing,
     )
-    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_supplier"
+    assert unknown.status_code == 404 and unknown.json()["code"] == "supplier_not_found"
     await gateway.delete(f"/api/v1/suppliers/{supplier}", headers=purchasing)
     inactive = await gateway.post(
         PATH, json={"supplier_code": supplier, "currency": "EUR", "lines": [line()]}, headers=purchasing
@@ -413,8 +413,10 @@ async def test_drafts_change_freely_and_unlogged(gateway, purchasing):
     assert (await gateway.get(f"{PATH}/{order['id']}/changes", headers=purchasing)).json() == []
     incomplete = await patch(gateway, purchasing, order, {"lines": [{"item_code": "E"}]}, expect=422)
     assert incomplete["code"] == "incomplete_line" and "quantity" in incomplete["missing"]
-    unknown = await patch(gateway, purchasing, order, {"lines": [{"line_no": 2, "quantity": "1"}]}, expect=422)
-    assert unknown["code"] == "unknown_line"
+    unknown = await patch(gateway, purchasing, order, {"lines": [{"line_no": 2, "quantity": "1"}]}, expect=404)
+    assert unknown["code"] == "line_not_found"
+    unnamed = await patch(gateway, purchasing, order, {"lines": [{"remove": True}]}, expect=422)
+    assert unnamed["code"] == "line_no_required"
     every = [{"line_no": n, "remove": True} for n in (1, 3, 4)]
     assert (await patch(gateway, purchasing, order, {"lines": every}, expect=422))["code"] == "no_lines"
     same = await patch(gateway, purchasing, order, {"notes": "Rush"})  # changes nothing: no new version

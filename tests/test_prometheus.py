@@ -139,11 +139,13 @@ class Prometheus:
         assert body["status"] == "success", body
         return body["data"]
 
-    async def query(self, expr: str) -> list[dict]:
-        return (await self.get("/api/v1/query", query=expr))["result"]
+    async def query(self, expr: str, at: float | None = None) -> list[dict]:
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        return (await self.get("/api/v1/query", **params))["result"]
 
-    async def value(self, expr: str) -> float | None:
-        result = await self.query(expr)
+    async def value(self, expr: str, at: float | None = None) -> float | None:
+        """``expr`` now, or at the Unix time ``at``: figures read at one time come from one scrape."""
+        result = await self.query(expr, at)
         return float(result[0]["value"][1]) if result else None
 
 
@@ -291,7 +293,10 @@ async def test_every_dashboard_query_returns_data_after_demo_traffic(prometheus,
             "rule 2 alerts": "sum(lathe_spc_alerts_total"
             + f'{{process="{line.inspection}",measurement="width_mm",rule="2"}})',
         }
-        values = {name: await prometheus.value(expr) for name, expr in figures.items()}
+        # One evaluation time for all: queried one after the other at "now", a refresh landing
+        # between two queries showed marking PASS from before the second half beside the rest.
+        at = time.time()
+        values = {name: await prometheus.value(expr, at) for name, expr in figures.items()}
         return values if values["inspection PASS"] == 25 and values["rule 2 alerts"] else None
 
     seen = await eventually(the_line_as_metrics, timeout=90)

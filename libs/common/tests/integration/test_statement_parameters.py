@@ -25,4 +25,3 @@ async def test_a_failed_statement_shows_its_parameters_only_when_asked(sandbox, 
             await conn.execute(sandbox.widgets.delete().where(sandbox.widgets.c.id == 4242))
         await engine.dispose()
     assert (SECRET in str(raised.value)) is shown
-

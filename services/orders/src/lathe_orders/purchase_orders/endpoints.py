@@ -45,7 +45,6 @@ from lathe_orders.purchase_orders.problems import (
     SERIAL_COUNT_MISMATCH,
     SERIAL_NOT_RECEIVED,
     SERIAL_RETURNED,
-    UNKNOWN_LINE,
 )
 from lathe_orders.purchase_orders.rules import APPROVE_OWN_SCOPE
 from lathe_orders.purchase_orders.schemas import (
@@ -318,7 +317,7 @@ async def list_purchase_order_changes(order: str, session: SessionDep) -> list[C
     responses=problems(
         PURCHASE_ORDER_NOT_FOUND,
         ORDER_NOT_APPROVED,
-        UNKNOWN_LINE,
+        LINE_NOT_FOUND,
         DUPLICATE_LINE,
         LINE_CLOSED,
         OVER_RECEIPT,
@@ -352,7 +351,7 @@ async def list_goods_receipts(order: str, session: SessionDep) -> list[GoodsRece
     summary="Return accepted goods to the supplier (an RT- document); the line expects them again",
     responses=problems(
         PURCHASE_ORDER_NOT_FOUND,
-        UNKNOWN_LINE,
+        LINE_NOT_FOUND,
         DUPLICATE_LINE,
         OVER_RETURN,
         SERIAL_COUNT_MISMATCH,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from lathe_common.errors import Conflict, InvalidInput
+from lathe_common.errors import Conflict, InvalidInput, NotFound
 from lathe_contracts.orders import GoodsReceivedEvent, ReceivedGoods
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -166,9 +166,9 @@ class PurchaseOrderMovements(PurchaseOrders):
         by_no = {line.line_no: line for line in order.lines}
         unknown = sorted(set(line_nos) - set(by_no))
         if unknown:
-            raise InvalidInput(
+            raise NotFound(
                 f"Purchase order {order.number} has no line {', '.join(map(str, unknown))}.",
-                code="unknown_line",
+                code="line_not_found",
                 line_nos=unknown,
             )
         return by_no

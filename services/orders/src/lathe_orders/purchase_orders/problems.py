@@ -5,13 +5,14 @@ from lathe_common.problem_docs import EVENT_TOO_LARGE, ProblemCode
 
 PURCHASE_ORDER_NOT_FOUND = ProblemCode(404, "purchase_order_not_found", "no purchase order has that id or number")
 LINE_NOT_FOUND = ProblemCode(404, "line_not_found", "the purchase order has no line with that number")
-UNKNOWN_SUPPLIER = ProblemCode(422, "unknown_supplier", "no supplier has that code")
+SUPPLIER_NOT_FOUND = ProblemCode(404, "supplier_not_found", "no supplier has that code")
 INACTIVE_SUPPLIER = ProblemCode(422, "inactive_supplier", "the supplier is inactive")
 UNKNOWN_CURRENCY = ProblemCode(422, "unknown_currency", "not an ISO 4217 currency with a minor unit")
 AMOUNT_TOO_LARGE = ProblemCode(422, "amount_too_large", "the order's total would reach 10^16")
 NO_LINES = ProblemCode(422, "no_lines", "the change would leave the order without lines")
 INCOMPLETE_LINE = ProblemCode(422, "incomplete_line", "a new line (without line_no) lacks fields (`missing`)")
-UNKNOWN_LINE = ProblemCode(422, "unknown_line", "a line_no the order does not have")
+LINE_NOT_FOUND = ProblemCode(404, "line_not_found", "the order has no line with that number (`line_no`)")
+LINE_NO_REQUIRED = ProblemCode(422, "line_no_required", "a line to remove is named by its `line_no`")
 DUPLICATE_LINE = ProblemCode(422, "duplicate_line", "a line is named twice")
 STALE_DOCUMENT = ProblemCode(412, "stale_document", "If-Match names an older version: read the order again")
 PRECONDITION_REQUIRED = ProblemCode(428, "precondition_required", "no If-Match: send the ETag of the GET")
@@ -41,7 +42,7 @@ SERIAL_RETURNED = ProblemCode(409, "serial_returned", "a serial number was retur
 
 PRECONDITIONS = (STALE_DOCUMENT, PRECONDITION_REQUIRED)
 # What creating an order and changing one can be refused with.
-PRICING = (UNKNOWN_SUPPLIER, INACTIVE_SUPPLIER, UNKNOWN_CURRENCY, AMOUNT_TOO_LARGE, EVENT_TOO_LARGE)
+PRICING = (SUPPLIER_NOT_FOUND, INACTIVE_SUPPLIER, UNKNOWN_CURRENCY, AMOUNT_TOO_LARGE, EVENT_TOO_LARGE)
 CHANGING = (
     PURCHASE_ORDER_NOT_FOUND,
     *PRECONDITIONS,
@@ -52,6 +53,7 @@ CHANGING = (
     LINE_CLOSED,
     NO_LINES,
     INCOMPLETE_LINE,
-    UNKNOWN_LINE,
+    LINE_NOT_FOUND,
+    LINE_NO_REQUIRED,
     DUPLICATE_LINE,
 )

@@ -193,12 +193,14 @@ class PurchaseOrders(Repository[PurchaseOrder]):
             fields = change.model_dump(exclude_unset=True, exclude={"line_no", "remove"})
             if change.line_no is None:
                 if change.remove:
-                    raise InvalidInput("To remove a line, name it by line_no.", code="unknown_line")
+                    raise InvalidInput("To remove a line, name it by line_no.", code="line_no_required")
                 added.append(_complete(fields))
                 continue
             line = by_no.get(change.line_no)
             if line is None:
-                raise InvalidInput(f"The order has no line {change.line_no}.", code="unknown_line")
+                raise NotFound(
+                    f"The order has no line {change.line_no}.", code="line_not_found", line_no=change.line_no
+                )
             if change.line_no in edits or change.line_no in removed:
                 raise InvalidInput(f"Line {change.line_no} is named twice.", code="duplicate_line")
             if change.remove:
@@ -368,10 +370,8 @@ class PurchaseOrders(Repository[PurchaseOrder]):
         return await self.session.scalar(select(func.now()))
 
     async def _supplier(self, code: str) -> Partner:
-        try:
-            return await Partners(self.session, PartnerKind.SUPPLIER).usable(code)
-        except NotFound:
-            raise InvalidInput(f"No supplier has the code {code}.", code="unknown_supplier") from None
+        """404 supplier_not_found, 422 inactive_supplier (the partners' own codes)."""
+        return await Partners(self.session, PartnerKind.SUPPLIER).usable(code)
 
     @staticmethod
     def _new_line(line_no: int, data: LineCreate) -> PurchaseOrderLine:
