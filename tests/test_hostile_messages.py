@@ -135,7 +135,9 @@ async def test_hostile_machine_messages_are_dead_lettered_and_the_unit_s_next_me
             + "0" * 30
             + "}}"
         ),
-        "1e20": raw('{"message_id":"{ID}","serial_number":"{SERIAL}","process_code":"{PROCESS}","measurements":{"x":1e20}}'),
+        "1e20": raw(
+            '{"message_id":"{ID}","serial_number":"{SERIAL}","process_code":"{PROCESS}","measurements":{"x":1e20}}'
+        ),
         "NUL in a value": dumps(step(serial, process, operator="rob\x00ot")).encode(),
         "NUL in a key": dumps(step(serial, process, measurements={"o\x00": 1})).encode(),
         "started in 1900": dumps(step(serial, process, started_at="1900-01-01T00:00:00Z")).encode(),

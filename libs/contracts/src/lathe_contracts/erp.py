@@ -19,5 +19,7 @@ class ErpDocument(BaseModel):
 
     source: str = Field(min_length=1, max_length=64, description="the ERP, e.g. SAP-PRD")
     external_id: str = Field(min_length=1, max_length=128, description="the document's id in that ERP")
-    revision: int = Field(ge=0, le=2**31 - 1, strict=True, description="an integer; higher revisions replace lower ones")
+    revision: int = Field(
+        ge=0, le=2**31 - 1, strict=True, description="an integer; higher revisions replace lower ones"
+    )
     document: dict[str, Any] = Field(description="the REST create shape of the document")

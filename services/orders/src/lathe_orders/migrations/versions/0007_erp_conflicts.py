@@ -18,9 +18,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE orders.erp_conflicts ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMP WITH TIME ZONE")
     op.execute("ALTER TABLE orders.erp_conflicts ADD COLUMN IF NOT EXISTS resolved_by VARCHAR(64)")
     op.execute("ALTER TABLE orders.erp_conflicts ADD COLUMN IF NOT EXISTS resolution TEXT")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_erp_conflicts_received_id ON orders.erp_conflicts (received_at, id)"
-    )
+    op.execute("CREATE INDEX IF NOT EXISTS ix_erp_conflicts_received_id ON orders.erp_conflicts (received_at, id)")
     op.execute(
         "CREATE INDEX IF NOT EXISTS ix_erp_conflicts_open_document ON orders.erp_conflicts "
         "(topic, source, external_id) WHERE resolved_at IS NULL"
