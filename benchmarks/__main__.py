@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    analytics_catchup,
+    analytics_freshness,
+    analytics_reads,
+    analytics_stream,
     audit_trail,
     gateway_overhead,
     genealogy,
@@ -27,6 +31,10 @@ BENCHMARKS = {
     "audit_trail": audit_trail.run,
     "overload_1000_connections": overload.run,
     "work_order_progress": work_order_progress.run,
+    "analytics_reads": analytics_reads.run,
+    "analytics_freshness": analytics_freshness.run,
+    "analytics_catch_up": analytics_catchup.run,
+    "analytics_stream_freshness": analytics_stream.run,
 }
 
 

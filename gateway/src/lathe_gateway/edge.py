@@ -14,8 +14,10 @@ place and in the same order, what the generic stack does for the gateway's own e
 5. the body limit (413 ``payload_too_large``, as ``lathe_common.request_guard`` applies it in the
    services: declared or streamed, never more than the limit buffered);
 6. admission control per service (``lathe_common.admission``: 503 ``overloaded`` with
-   ``Retry-After`` when the service already has its share of requests in flight);
-7. forwarding (``proxy``).
+   ``Retry-After`` when the service already has its share of requests in flight; event streams,
+   ``routes.EVENT_STREAMS``, are counted apart against MAX_STREAMS_PER_SERVICE and refused at
+   once when it is reached, so long-lived streams never take ordinary requests' slots);
+7. forwarding (``proxy``), and relaying an event stream as it comes.
 
 Everything else (``/health/*``, ``/metrics``, ``/docs``, ``/openapi.json``, paths that route
 nowhere, which get 404 ``route_not_found`` once a token is checked, and methods it does not
@@ -25,6 +27,7 @@ FastAPI app.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +36,7 @@ from typing import Any
 from lathe_common import context
 from lathe_common.admission import Admission
 from lathe_common.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, clean_request_id
-from lathe_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from lathe_common.metrics import HTTP_LATENCY, HTTP_REQUESTS, is_event_stream
 from lathe_common.request_guard import (
     DEFAULT_MAX_BODY_BYTES,
     BodyTooLarge,
@@ -47,8 +50,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lathe_gateway.access import AccessPolicy
-from lathe_gateway.proxy import UpstreamClient
+from lathe_gateway.proxy import UpstreamClient, relay_stream
 from lathe_gateway.routes import Route, Upstream, resolve
+from lathe_gateway.routes import is_event_stream as streams_events
 
 PROXIED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"})
 SERVICE = "gateway"  # the metrics' service label
@@ -66,8 +70,12 @@ class Runtime:
     # Per service: requests forwarded at once; beyond them, a short wait and then 503 overloaded, so
     # one slow service neither queues requests past their clients' timeouts nor starves the others.
     admissions: dict[str, Admission] = field(default_factory=dict)
+    # Per service: event streams open at once (routes.EVENT_STREAMS), counted apart from requests.
+    stream_admissions: dict[str, Admission] = field(default_factory=dict)
     policy: AccessPolicy | None = None
     client: UpstreamClient | None = None
+    # Set when the process is asked to stop: open streams end (see lathe_common.stopping).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Metric children by label values: labels() takes a lock and builds a tuple on every call.
     _latency: dict[tuple[str, str], Any] = field(default_factory=dict)
     _requests: dict[tuple[str, str, int], Any] = field(default_factory=dict)
@@ -109,12 +117,15 @@ class ProxyMiddleware:
         cid_token = context.correlation_id.set(clean_request_id(cid_value) or rid)
         rid_header = (_REQUEST_ID, rid.encode("latin-1"))
         status = 500
+        streamed_at: float | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streamed_at
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", []).append(rid_header)
+                if is_event_stream(message["headers"]):
+                    streamed_at = time.perf_counter()  # a stream is measured to its head
             await send(message)
 
         scope["lathe.route"] = route
@@ -123,7 +134,8 @@ class ProxyMiddleware:
         finally:
             context.request_id.reset(rid_token)
             context.correlation_id.reset(cid_token)
-            self.runtime.record(scope["method"], route.prefix, status, time.perf_counter() - started)
+            ended = streamed_at if streamed_at is not None else time.perf_counter()
+            self.runtime.record(scope["method"], route.prefix, status, ended - started)
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = self.runtime
@@ -146,12 +158,13 @@ class ProxyMiddleware:
             return
         except ClientLeft:
             return  # the client left before its request was complete: nobody to forward for or answer
-        admission = runtime.admissions.get(route.service)
+        stream = streams_events(scope["path"])
+        admission = (runtime.stream_admissions if stream else runtime.admissions).get(route.service)
         if admission is not None and not await admission.enter():
             await admission.refusal()(scope, receive, send)
             return
         try:
-            await self._forward(scope, send, route, body, address, verdict.headers)
+            await self._forward(scope, receive, send, route, body, address, verdict.headers, stream=stream)
         finally:
             if admission is not None:
                 admission.leave()
@@ -159,11 +172,14 @@ class ProxyMiddleware:
     async def _forward(
         self,
         scope: Scope,
+        receive: Receive,
         send: Send,
         route: Route,
         body: bytes,
         address: str,
         extra_headers: list[tuple[bytes, bytes]],
+        *,
+        stream: bool,
     ) -> None:
         runtime = self.runtime
         client = runtime.client
@@ -179,9 +195,13 @@ class ProxyMiddleware:
             body,
             request_id=context.request_id.get() or "",
             client_address=address,
+            stream=stream,
         )
         headers = answer.headers
         if extra_headers:
             headers.extend(extra_headers)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        if answer.stream is not None:
+            await relay_stream(answer.stream, send, receive, runtime.stopping)
+            return
         await send({"type": "http.response.body", "body": answer.body})

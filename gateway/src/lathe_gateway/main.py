@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from lathe_common.auth import JwksKeySource, KeySource, TokenCache, TokenVerifie
 from lathe_common.errors import NotFound, allowed_methods, problem
 from lathe_common.http import REQUEST_ID_HEADER, health_router, install_http_plumbing
 from lathe_common.logs import configure_logging
+from lathe_common.stopping import call_on_stop
 from starlette.types import Receive, Scope, Send
 
 from lathe_gateway import __doc__ as description
@@ -57,11 +59,25 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
             )
             for name in SERVICES
         },
+        stream_admissions={
+            name: Admission(
+                f"gateway:{name}:streams",
+                max_in_flight=config.max_streams_per_service,
+                max_wait_seconds=0,  # a stream slot frees when a client leaves: no use waiting for one
+                retry_after_seconds=5,
+            )
+            for name in SERVICES
+        },
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.client = UpstreamClient(max_connections=config.max_upstream_connections)
+        runtime.client = UpstreamClient(
+            max_connections=config.max_upstream_connections,
+            max_streams=config.max_streams_per_service * len(SERVICES),
+        )
+        runtime.stopping = asyncio.Event()
+        undo_stop_hook = call_on_stop(runtime.stopping.set)  # open streams end when the process stops
         app.state.http = runtime.client.session
         app.state.redis = connect(config.redis_url, timeout_seconds=config.redis_timeout_seconds)
         fail_open = FailOpenRedis(
@@ -95,6 +111,8 @@ def create_app(config: GatewaySettings, *, key_source: KeySource | None = None) 
         try:
             yield
         finally:
+            undo_stop_hook()
+            runtime.stopping.set()
             await runtime.client.close()
             await app.state.redis.aclose()
 

@@ -5,6 +5,12 @@ services behind the gateway). Bodies are buffered both ways (requests and answer
 of modest size) and bytes pass through untouched: the session does not decompress, keeps no
 cookies, follows no redirects and adds no headers of its own beyond Host and Content-Length.
 
+Event streams (``text/event-stream`` answers) are the exception: their bytes are passed on as
+they arrive (``relay_stream``), never buffered, until the service ends the stream, the client
+leaves (the upstream connection is then closed, so the service sees its client go) or the
+gateway stops. The routes that serve them (``routes.EVENT_STREAMS``) go over a session of their
+own with no read timeout once the head has come (see ``routes.Upstream``).
+
 An upstream's own errors (4xx/5xx with their problem+json) pass through untouched; only failing
 to reach it becomes the gateway's problem: 503 ``upstream_unavailable`` (refused, reset, closed)
 or 504 ``upstream_timeout`` (no connection or no answer within the service's timeouts).
@@ -12,12 +18,16 @@ or 504 ``upstream_timeout`` (no connection or no answer within the service's tim
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
 import aiohttp
 from lathe_common.errors import problem
 from lathe_common.http import REQUEST_ID_HEADER
+from lathe_common.metrics import is_event_stream
 from starlette.responses import Response
+from starlette.types import Receive, Send
 from yarl import URL
 
 from lathe_gateway.routes import Upstream
@@ -51,6 +61,8 @@ SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _CONTENT_LENGTH = b"content-length"
 _LOCATION = b"location"
 
+logger = logging.getLogger(__name__)
+
 
 def _public_location(value: bytes, base_url: str) -> bytes:
     """A Location the service wrote with its own address, made relative: clients only ever see
@@ -63,11 +75,13 @@ def _public_location(value: bytes, base_url: str) -> bytes:
 
 @dataclass(slots=True)
 class Answer:
-    """What goes back to the client: status, raw ASGI headers (length included), body."""
+    """What goes back to the client: status, raw ASGI headers (length included), body; or, for an
+    event stream, the open upstream answer whose body ``relay_stream`` passes on (no length)."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    stream: aiohttp.ClientResponse | None = None
 
 
 def _problem_answer(response: Response) -> Answer:
@@ -77,11 +91,18 @@ def _problem_answer(response: Response) -> Answer:
 class UpstreamClient:
     """The pooled connections to the services. Create it inside the running event loop."""
 
-    def __init__(self, *, max_connections: int, keepalive_seconds: float = 4.0) -> None:
+    def __init__(self, *, max_connections: int, max_streams: int = 1000, keepalive_seconds: float = 4.0) -> None:
         # keepalive below uvicorn's 5 s default: a connection the service is about to close is not
         # reused (aiohttp also retries an idempotent request once on a connection closed under it).
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=keepalive_seconds),
+        self.session = self._session(aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=keepalive_seconds))
+        # Streams hold their connection for as long as they last: a pool of their own (as many as
+        # may be admitted), so they never take the ordinary requests' connections.
+        self.streams = self._session(aiohttp.TCPConnector(limit=max_streams, force_close=True))
+
+    @staticmethod
+    def _session(connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=connector,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=SKIP_AUTO_HEADERS,
@@ -92,6 +113,7 @@ class UpstreamClient:
 
     async def close(self) -> None:
         await self.session.close()
+        await self.streams.close()
 
     async def forward(
         self,
@@ -103,9 +125,12 @@ class UpstreamClient:
         *,
         request_id: str,
         client_address: str,
+        stream: bool = False,
     ) -> Answer:
         """``target`` is the raw path and query as the client sent them (percent-escapes kept, so an
-        id containing "%2F" stays one segment); ``request_headers`` the ASGI ones (lower-case)."""
+        id containing "%2F" stays one segment); ``request_headers`` the ASGI ones (lower-case);
+        ``stream``: the route serves an event stream (its own pool, no read timeout after the head).
+        An event stream's answer comes back open (``Answer.stream``): relay it, which closes it."""
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in request_headers
@@ -114,18 +139,22 @@ class UpstreamClient:
         headers.append((REQUEST_ID_HEADER, request_id))
         headers.append(("x-forwarded-for", client_address))
         url = URL(upstream.base_url + target.decode("latin-1"), encoded=True)
+        session, timeout = (self.streams, upstream.stream_timeout) if stream else (self.session, upstream.timeout)
+        streamed = None
         try:
-            async with self.session.request(
-                method,
-                url,
-                headers=headers,
-                data=body or None,
-                timeout=upstream.timeout,
-                allow_redirects=False,
-            ) as answer:
-                content = await answer.read()
-                status = answer.status
-                raw_headers = answer.raw_headers
+            async with asyncio.timeout(upstream.head_seconds if stream else None):
+                answer = await session.request(
+                    method, url, headers=headers, data=body or None, timeout=timeout, allow_redirects=False
+                )
+            try:
+                status, raw_headers = answer.status, answer.raw_headers
+                if is_event_stream(raw_headers):
+                    content, streamed = b"", answer
+                else:
+                    content = await answer.read()
+            finally:
+                if streamed is None:
+                    answer.release()
         except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors
             detail = f"The {upstream.service} service did not answer in time."
             return _problem_answer(problem(504, "upstream_timeout", "Gateway timeout", detail))
@@ -144,7 +173,38 @@ class UpstreamClient:
             if lowered == _LOCATION:
                 value = _public_location(value, upstream.base_url)
             passed.append((lowered, value))
-        if status >= 200 and status not in (204, 304):
+        if streamed is None and status >= 200 and status not in (204, 304):
             # A HEAD answer has no body but states the length a GET would have.
             passed.append((_CONTENT_LENGTH, length if method == "HEAD" and length else str(len(content)).encode()))
-        return Answer(status, passed, content)
+        return Answer(status, passed, content, streamed)
+
+
+async def relay_stream(answer: aiohttp.ClientResponse, send: Send, receive: Receive, stopping: asyncio.Event) -> None:
+    """Passes an event stream's body on as it arrives (after its head was sent), until the service
+    ends it, the client leaves or the gateway stops; then closes the upstream connection. A client
+    that stops reading holds back only its own stream: ``send`` waits for it, and this stops reading
+    from the service, whose own bounded queue then takes over."""
+
+    async def pass_on() -> None:
+        async for chunk in answer.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def client_gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    tasks = [
+        asyncio.create_task(pass_on(), name="gateway-stream-relay"),
+        asyncio.create_task(client_gone(), name="gateway-stream-disconnect"),
+        asyncio.create_task(stopping.wait(), name="gateway-stream-stopping"),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        answer.close()
+    if isinstance(outcomes[0], aiohttp.ClientError | OSError):
+        logger.info("an event stream from the service broke off: %r", outcomes[0])  # the client reconnects
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

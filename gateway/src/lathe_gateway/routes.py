@@ -24,6 +24,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/lots", "production"),
     Route("/api/v1/serials", "production"),
     Route("/api/v1/process-data", "production"),
+    Route("/api/v1/nonconformances", "production"),
+    Route("/api/v1/holds", "production"),
+    Route("/api/v1/labor-entries", "production"),
+    Route("/api/v1/coating-logs", "production"),
     Route("/api/v1/customers", "orders"),
     Route("/api/v1/suppliers", "orders"),
     Route("/api/v1/purchase-orders", "orders"),
@@ -36,6 +40,16 @@ ROUTES: tuple[Route, ...] = (
 )
 
 SERVICES = ("auth", "production", "orders", "analytics")
+
+# Paths whose answers are event streams (text/event-stream) that stay open for as long as the
+# client does: forwarded without a read timeout once their head has come, over connections of
+# their own, and counted apart (MAX_STREAMS_PER_SERVICE), so they never hold the slots and
+# connections of ordinary requests. Exact paths, like the public ones.
+EVENT_STREAMS = frozenset({"/api/v1/analytics/stream"})
+
+
+def is_event_stream(path: str) -> bool:
+    return path in EVENT_STREAMS
 
 
 def resolve(path: str) -> Route | None:
@@ -102,26 +116,34 @@ class Upstream:
     # sock_read: the longest silence while waiting for the answer; sock_connect: to open a
     # connection; connect: to get one, pool wait included (bounded by the read timeout).
     timeout: aiohttp.ClientTimeout
+    # An event stream: the same connect timeouts and no read timeout (it may be silent between
+    # events); its head must still come within ``head_seconds`` (the service's read timeout).
+    stream_timeout: aiohttp.ClientTimeout
+    head_seconds: float
 
 
 def upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
     unknown = set(settings.upstream_timeouts_seconds) - set(SERVICES)
     if unknown:
         raise ValueError(f"LATHE_GATEWAY_UPSTREAM_TIMEOUTS_SECONDS names unknown services: {sorted(unknown)}")
-    return {
-        name: Upstream(
+    found = {}
+    for name in SERVICES:
+        read_seconds = settings.upstream_timeouts_seconds.get(name, settings.upstream_timeout_seconds)
+        connect_seconds = settings.upstream_connect_timeout_seconds
+        found[name] = Upstream(
             service=name,
             base_url=getattr(settings, f"{name}_url").rstrip("/"),
-            timeout=_timeout(
-                settings.upstream_timeouts_seconds.get(name, settings.upstream_timeout_seconds),
-                settings.upstream_connect_timeout_seconds,
-            ),
+            timeout=_timeout(read_seconds, connect_seconds),
+            stream_timeout=_timeout(read_seconds, connect_seconds, streaming=True),
+            head_seconds=read_seconds,
         )
-        for name in SERVICES
-    }
+    return found
 
 
-def _timeout(read_seconds: float, connect_seconds: float) -> aiohttp.ClientTimeout:
+def _timeout(read_seconds: float, connect_seconds: float, *, streaming: bool = False) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
-        total=None, connect=max(read_seconds, connect_seconds), sock_connect=connect_seconds, sock_read=read_seconds
+        total=None,
+        connect=max(read_seconds, connect_seconds),
+        sock_connect=connect_seconds,
+        sock_read=None if streaming else read_seconds,
     )

@@ -30,6 +30,9 @@ class GatewaySettings(LatheSettings):
         100, ge=1, description="Requests forwarded to one service at once; more wait ADMISSION_WAIT_SECONDS, then 503"
     )
     admission_wait_seconds: float = Field(0.5, ge=0, description="How long a request may wait to be forwarded")
+    max_streams_per_service: int = Field(
+        1000, ge=1, description="Event streams open to one service at once, apart from the requests; more get 503"
+    )
     request_body_limits: dict[str, int] = Field(
         default_factory=lambda: {"/api/v1/lots": 10 * 1024 * 1024},
         description="Path prefixes whose bodies may be larger than MAX_REQUEST_BODY_BYTES (1 MiB), in bytes (JSON): "

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lathe_common import context
-from lathe_common.admission import Admission, AdmissionControl
+from lathe_common.admission import EXEMPT_PREFIXES, Admission, AdmissionControl
 from lathe_common.errors import install_error_handlers
 from lathe_common.metrics import MetricsMiddleware, install_metrics_endpoint
 from lathe_common.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard
@@ -92,10 +92,12 @@ def install_http_plumbing(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_limits: Mapping[str, int] | None = None,
     admission: Admission | None = None,
+    admission_exempt: Sequence[str] = (),
 ) -> None:
     """Error handlers, metrics, request ids, admission control (when given) and the request guard
     (body limits, unstorable values). ``body_limits`` maps path prefixes to a larger (or smaller)
-    body limit than ``max_body_bytes``."""
+    body limit than ``max_body_bytes``; ``admission_exempt`` names path prefixes admission control
+    leaves alone (beside health, metrics and docs), such as event streams."""
     install_error_handlers(app)
     install_metrics_endpoint(app)
     # Each added middleware wraps the ones before: request ids, then metrics, then admission, then
@@ -103,6 +105,6 @@ def install_http_plumbing(
     # costs no body read.
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, body_limits=body_limits or {})
     if admission is not None:
-        app.add_middleware(AdmissionControl, admission=admission)
+        app.add_middleware(AdmissionControl, admission=admission, exempt_prefixes=(*EXEMPT_PREFIXES, *admission_exempt))
     app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -53,9 +54,15 @@ def _route_template(scope: Scope) -> str:
     return path
 
 
+def is_event_stream(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether ASGI response headers announce Server-Sent Events (``text/event-stream``)."""
+    return any(name.lower() == b"content-type" and value.startswith(b"text/event-stream") for name, value in headers)
+
+
 class MetricsMiddleware:
     """Pure ASGI (no per-request task group): latency and count by route template, not raw path,
-    so ids in paths do not explode the series count."""
+    so ids in paths do not explode the series count. An event stream's latency is the time to its
+    head (its length is how long the client stays, which would drown every other latency)."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -67,11 +74,14 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        streamed_at: float | None = None
 
         async def send_and_record_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streamed_at
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if is_event_stream(message.get("headers") or ()):
+                    streamed_at = time.perf_counter()
             await send(message)
 
         try:
@@ -79,7 +89,8 @@ class MetricsMiddleware:
         finally:
             route = _route_template(scope)
             method = scope["method"]
-            HTTP_LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            ended = streamed_at if streamed_at is not None else time.perf_counter()
+            HTTP_LATENCY.labels(self.service, method, route).observe(ended - started)
             HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
 
 

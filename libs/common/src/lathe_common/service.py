@@ -51,6 +51,9 @@ class ServiceDefinition:
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
     # Routes (path prefixes below /api/v1) whose requests may be larger than max_request_body_bytes.
     body_limits: Mapping[str, int] = field(default_factory=dict)
+    # Routes (path prefixes below /api/v1) left out of admission control: long-lived answers (event
+    # streams) that would hold a slot for as long as they last. They limit themselves.
+    admission_exempt: Sequence[str] = ()
 
     @property
     def produced_topics(self) -> list[str]:
@@ -173,6 +176,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             max_in_flight=settings.max_concurrent_requests,
             max_wait_seconds=settings.admission_wait_seconds,
         ),
+        admission_exempt=[API_PREFIX + prefix for prefix in definition.admission_exempt],
     )
     app.include_router(
         health_router(

@@ -66,3 +66,33 @@ async def test_within_capacity_nothing_is_shed(requests):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://unit") as client:
         answers = await asyncio.gather(*(client.get("/slow") for _ in range(requests)))
     assert {r.status_code for r in answers} == {200}
+
+
+async def test_exempt_routes_such_as_event_streams_hold_no_slot():
+    """A long-lived stream would hold a slot for as long as it lasts; its route is left to its own
+    limit (``admission_exempt``) and ordinary requests are admitted beside any number of them."""
+    release = asyncio.Event()
+    app = FastAPI()
+    install_http_plumbing(
+        app,
+        "unit",
+        admission=Admission("unit-exempt", max_in_flight=1, max_wait_seconds=0.05),
+        admission_exempt=["/stream"],
+    )
+
+    @app.get("/stream")
+    async def stream() -> dict[str, str]:
+        await release.wait()
+        return {"ok": "yes"}
+
+    @app.get("/quick")
+    async def quick() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://unit") as client:
+        streams = [asyncio.create_task(client.get("/stream")) for _ in range(3)]
+        await asyncio.sleep(0.02)
+        quick_answers = [await client.get("/quick") for _ in range(2)]
+        release.set()
+        assert {r.status_code for r in await asyncio.gather(*streams)} == {200}
+    assert [r.status_code for r in quick_answers] == [200, 200]

@@ -14,14 +14,19 @@ from lathe_analytics.floor_metrics.refresher import FloorMetrics
 from lathe_analytics.settings import settings
 from lathe_analytics.spc.consumer import spc_read_model
 from lathe_analytics.spc.endpoints import router as spc_router
+from lathe_analytics.stream.consumer import stream_consumer
+from lathe_analytics.stream.endpoints import STREAM_PATH
+from lathe_analytics.stream.endpoints import router as stream_router
+from lathe_analytics.stream.lifecycle import StreamLifecycle
 from lathe_analytics.tables import plumbing
 
 audit_partitions = PartitionMaintenance(settings.audit_partition_months_ahead)
+stream_lifecycle = StreamLifecycle(settings)
 
 # Read models: each gives its live consumer, and `python -m lathe_analytics rebuild` replays it from
 # the topics' beginning into fresh tables (lathe_analytics.read_models).
 READ_MODELS = (floor_read_model, spc_read_model)
-CONSUMERS = [audit_consumer, *(model.consumer() for model in READ_MODELS)]
+CONSUMERS = [audit_consumer, *(model.consumer() for model in READ_MODELS), stream_consumer]
 
 # Business metrics on /metrics, read from the floor read model (and the groups' lag from Kafka).
 floor_metrics = FloorMetrics(
@@ -35,9 +40,11 @@ floor_metrics = FloorMetrics(
 async def on_startup(app: FastAPI) -> None:
     await audit_partitions.start(app)
     await floor_metrics.start(app)
+    await stream_lifecycle.start(app)
 
 
 async def on_shutdown(app: FastAPI) -> None:
+    await stream_lifecycle.stop(app)
     await floor_metrics.stop(app)
     await audit_partitions.stop(app)
 
@@ -46,11 +53,12 @@ definition = ServiceDefinition(
     name="analytics",
     settings=settings,
     tables=plumbing,
-    routers=[audit_router, floor_router, spc_router],
+    routers=[audit_router, floor_router, spc_router, stream_router],
     consumers=CONSUMERS,
     events=events_in(analytics_events),
     description=description or "",
     on_startup=on_startup,
     on_shutdown=on_shutdown,
+    admission_exempt=[STREAM_PATH],
 )
 app = create_service_app(definition)

@@ -4,6 +4,7 @@ from lathe_analytics.audit.models import AuditLog
 from lathe_analytics.floor.models import FLOOR_TABLES
 from lathe_analytics.read_models.models import ReadModelSkip, ReadModelState
 from lathe_analytics.spc.models import SpcAlert, SpcAlertPoint, SpcChart, SpcPoint, SpcProcess
+from lathe_analytics.stream.models import StreamEntry, StreamState
 from lathe_analytics.tables import Base, plumbing
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "SpcChart",
     "SpcPoint",
     "SpcProcess",
+    "StreamEntry",
+    "StreamState",
     "plumbing",
 ]

@@ -24,6 +24,24 @@ class AnalyticsSettings(ServiceSettings):
     plant_timezone: str = Field("UTC", description="IANA zone: days and shifts follow the plant's clock")
     day_shift_starts_hour: int = Field(6, ge=0, le=23)
     night_shift_starts_hour: int = Field(18, ge=0, le=23)
+    # The realtime stream (GET /api/v1/analytics/stream, lathe_analytics.stream).
+    stream_retention_minutes: int = Field(
+        60, ge=1, le=7 * 24 * 60, description="How long stream entries are kept for clients resuming with Last-Event-ID"
+    )
+    stream_retention_entries: int = Field(
+        1_000_000, ge=1_000, description="At most about this many stream entries are kept, whatever their age"
+    )
+    stream_heartbeat_seconds: float = Field(15.0, gt=0, description="A comment is sent after this long without events")
+    stream_kpi_seconds: float = Field(
+        5.0, ge=1, description="A kpi event every this many seconds (one for all replicas)"
+    )
+    stream_max_clients: int = Field(500, ge=1, description="Open streams per process; more get 503 too_many_streams")
+    stream_client_queue: int = Field(
+        1_000, ge=10, description="Events waiting per client; past it the client reads on from the table at its pace"
+    )
+    stream_poll_seconds: float = Field(
+        0.5, gt=0, description="New entries are looked for this often when no NOTIFY wakes the fan-out first"
+    )
 
     @model_validator(mode="after")
     def _plant_clock(self) -> "AnalyticsSettings":
