@@ -33,7 +33,10 @@ SHARED = {value.code for value in vars(problem_docs).values() if isinstance(valu
 def raised_by(service: str) -> list[re.Pattern[str]]:
     """Patterns of the codes a service's source raises."""
     found: list[re.Pattern[str]] = []
-    sources = [path.read_text() for path in (ROOT / "services" / service / "src").rglob("*.py")]
+    # lathe_common's own refusals count for every service: a signed route documents what
+    # lathe_common.signatures raises.
+    roots = (ROOT / "services" / service / "src", ROOT / "libs" / "common" / "src")
+    sources = [path.read_text() for root in roots for path in root.rglob("*.py")]
     constants = {name: code for text in sources for name, code in PROBLEM_CODE.findall(text)}
     for text in sources:
         found += [re.compile(re.escape(constants[name])) for name in CODE_CONSTANT.findall(text) if name in constants]

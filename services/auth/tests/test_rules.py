@@ -100,7 +100,7 @@ EXPECTED_SCOPES = {
     "admin": set(SCOPES),
     "manager": set(SCOPES) - {"users:admin", "orders:approve-own"},
     "engineer": READ | {"processes:write", "lots:write", "process-data:write"},
-    "quality": READ | {"lots:write", "process-data:write", "audit:read"},
+    "quality": READ | {"lots:write", "process-data:write", "audit:read", "quality:write", "quality:approve"},
     "operator": {"processes:read", "lots:read", "process-data:read", "orders:read", "process-data:write"},
     "purchasing": READ | {"purchase-orders:write", "partners:write"},
     "viewer": READ,
@@ -114,7 +114,7 @@ def test_each_role_grants_exactly_its_scopes(role):
     assert isinstance(scopes_for(role.value), frozenset)
 
 
-def test_the_scopes_are_these_seventeen():
+def test_the_scopes_are_these_nineteen():
     assert list(SCOPES) == [
         "users:read",
         "users:admin",
@@ -125,6 +125,8 @@ def test_the_scopes_are_these_seventeen():
         "lots:write",
         "process-data:read",
         "process-data:write",
+        "quality:write",
+        "quality:approve",
         "orders:read",
         "partners:write",
         "purchase-orders:write",

@@ -232,7 +232,7 @@ def test_a_process_outside_the_routing_is_invalid_input():
     ("status", "code"),
     [
         (SerialStatus.PASSED, "serial_finished"),
-        (SerialStatus.FAILED, "serial_finished"),
+        (SerialStatus.FAILED, "awaiting_disposition"),
         (SerialStatus.SCRAPPED, "rework_exhausted"),
     ],
 )

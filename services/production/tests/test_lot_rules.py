@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from lathe_common.errors import Conflict
 from lathe_production.lots.rules import (
+    DONE,
     FINISHED,
     LOT_TRANSITIONS,
     OPEN_LOT_STATUSES,
@@ -11,6 +12,7 @@ from lathe_production.lots.rules import (
     SerialStatus,
     Shift,
     can_move,
+    check_not_on_hold,
     check_unit_open,
     lot_number,
     plant_date,
@@ -152,15 +154,33 @@ def test_a_scrapped_unit_has_used_its_reworks():
     with pytest.raises(Conflict) as refused:
         check_unit_open(SerialStatus.SCRAPPED)
     assert (refused.value.status, refused.value.code) == (409, "rework_exhausted")
-    assert refused.value.detail == "The unit was scrapped after its last allowed rework."
+    assert refused.value.detail == "The unit was scrapped; it runs no more steps."
 
 
-@pytest.mark.parametrize("status", [SerialStatus.PASSED, SerialStatus.FAILED])
-def test_a_passed_or_failed_unit_runs_no_more_steps(status):
+def test_a_passed_unit_runs_no_more_steps():
     with pytest.raises(Conflict) as refused:
-        check_unit_open(status)
+        check_unit_open(SerialStatus.PASSED)
     assert (refused.value.status, refused.value.code) == (409, "serial_finished")
-    assert refused.value.detail == f"The unit is {status}; it runs no more steps."
+    assert refused.value.detail == "The unit is PASSED; it runs no more steps."
+
+
+def test_a_failed_unit_waits_for_its_disposition():
+    with pytest.raises(Conflict) as refused:
+        check_unit_open(SerialStatus.FAILED)
+    assert (refused.value.status, refused.value.code) == (409, "awaiting_disposition")
+
+
+def test_only_passed_and_scrapped_units_are_done():
+    assert DONE == {SerialStatus.PASSED, SerialStatus.SCRAPPED}
+
+
+@pytest.mark.parametrize(("unit_held", "lot_held"), [(True, False), (False, True), (True, True)])
+def test_nothing_is_recorded_on_a_held_unit_or_lot(unit_held, lot_held):
+    with pytest.raises(Conflict) as refused:
+        check_not_on_hold(unit_held=unit_held, lot_held=lot_held, subject="Unit U1")
+    assert (refused.value.status, refused.value.code) == (409, "on_hold")
+    assert refused.value.extra == {"lot_on_hold": lot_held}
+    check_not_on_hold(unit_held=False, lot_held=False, subject="Unit U1")
 
 
 def test_requests_name_exactly_one_model_and_one_way_to_make_serials():

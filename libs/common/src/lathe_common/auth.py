@@ -193,6 +193,22 @@ class TokenVerifier:
         self.leeway = leeway
 
     async def verify(self, token: str) -> Principal:
+        claims, kid = await self.claims(token)
+        return Principal(
+            user_id=str(claims["sub"]),
+            username=str(claims.get("preferred_username", claims["sub"])),
+            role=str(claims.get("role", "")),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            token_id=str(claims["jti"]),
+            session_id=claims.get("sid"),
+            expires_at=int(claims["exp"]),
+            key_id=kid,
+        )
+
+    async def claims(self, token: str) -> tuple[dict[str, Any], str]:
+        """The verified claims of a token and the kid of the key that signed it (or ``Unauthorized``).
+        Other kinds of token than access tokens (a signature, ``lathe_common.signatures``) are read
+        through it with their own audience."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -219,16 +235,7 @@ class TokenVerifier:
             raise _invalid("The token has expired.", code="token_expired") from None
         except jwt.PyJWTError as exc:
             raise _invalid(f"The token is not valid: {exc}.") from None
-        return Principal(
-            user_id=str(claims["sub"]),
-            username=str(claims.get("preferred_username", claims["sub"])),
-            role=str(claims.get("role", "")),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-            token_id=str(claims["jti"]),
-            session_id=claims.get("sid"),
-            expires_at=int(claims["exp"]),
-            key_id=kid,
-        )
+        return claims, kid
 
     async def still_trusted(self, principal: Principal) -> bool:
         """Whether the key that signed a token verified earlier is still published (not retired)."""

@@ -90,3 +90,28 @@ async def test_a_batch_gives_each_handler_its_events_in_order_and_refuses_only_w
     assert [type(o).__name__ if o else None for o in outcomes] == [None, None, None, "InvalidInput", None]
     assert outcomes[3].code == "invalid_event"
     assert calls == [("made", [one, two]), ("scrapped", [gone])]  # the table's order, arrival order within
+
+
+async def test_a_handler_of_several_types_gets_them_interleaved_in_arrival_order():
+    from lathe_common.consumers import batched_by_event_type
+
+    calls: list[tuple[str, list[DomainEvent]]] = []
+
+    async def widgets(session, events: list[DomainEvent]) -> None:
+        calls.append(("widgets", events))
+
+    async def other(session, events: list[Other]) -> None:
+        calls.append(("other", events))
+
+    handle = batched_by_event_type({Other: other, (WidgetMade, WidgetScrapped): widgets})
+    made, gone, again = (
+        WidgetMade(id=uuid.uuid4(), size=1),
+        WidgetScrapped(id=uuid.uuid4(), reason="bent"),
+        WidgetMade(id=uuid.uuid4(), size=2),
+    )
+    stray = Other(id=uuid.uuid4())
+    outcomes = await handle(None, [Envelope.wrap(e, source="t") for e in (made, stray, gone, again)])
+    assert outcomes == [None] * 4
+    assert calls == [("other", [stray]), ("widgets", [made, gone, again])]
+    with pytest.raises(ValueError, match="same event type"):
+        batched_by_event_type({WidgetMade: other, (WidgetMade, WidgetScrapped): widgets})

@@ -81,3 +81,41 @@ class LoginFailedEvent(DomainEvent):
         "username: every unknown username) is locked from this address, and further failures there are "
         "refused without being counted or announced"
     )
+
+
+SIGNATURES_TOPIC = "lathe.auth.signatures.v1"
+
+
+class SignatureIssuedEvent(DomainEvent):
+    """A signed-in user re-entered their password to sign a record (``POST /api/v1/auth/signatures``):
+    auth issued a single-use signature token for that record, meaning and reason. The service that
+    keeps the record announces when it applied the signature. Key: the user id."""
+
+    event_type: ClassVar[str] = "lathe.auth.signature.issued.v1"
+    topic: ClassVar[str] = SIGNATURES_TOPIC
+
+    id: uuid.UUID  # the user
+    username: str
+    token_id: str
+    record: str
+    meaning: str
+    reason: str
+    client_address: str
+    expires_at: datetime
+
+
+class SignatureRefusedEvent(DomainEvent):
+    """A wrong password given to sign a record: refused, and counted toward the sign-in lockout of the
+    account from that address (announced only when counted, as failed sign-ins are). Key: the user id."""
+
+    event_type: ClassVar[str] = "lathe.auth.signature.refused.v1"
+    topic: ClassVar[str] = SIGNATURES_TOPIC
+
+    id: uuid.UUID  # the user
+    username: str
+    record: str
+    meaning: str
+    client_address: str
+    refusal: str = Field(description="`wrong_password`")
+    failures: int = Field(description="failures counted from this address within the lockout window, this one included")
+    locked_until: datetime | None = Field(description="set on the failure that reached the threshold")

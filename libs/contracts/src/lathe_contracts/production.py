@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 # `previous` of a ...ChangedEvent: added beside `changed` (never instead of it).
 PREVIOUS_VALUES = (
@@ -47,6 +48,17 @@ class ProductModelDefinedEvent(DomainEvent):
     category: str | None
     routing: list[str]
     is_active: bool
+    # Added with revisions (issue 12); None / empty in events published before.
+    traveler_type: str | None = None  # PCB, PARTS, ASSEMBLY, CABLE
+    revision: str | None = Field(
+        default=None, description="the revision of the routing and BOM this event shows: A, B, ... Z, AA, ..."
+    )
+    bom: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="BOM lines: component_code, description, quantity_per_unit (a decimal string), unit, "
+        "reference_designators, process_code (null: any step)",
+    )
+    revision_reason: str | None = Field(default=None, description="why, when this event makes a new revision")
 
 
 class ProductModelChangedEvent(ProductModelDefinedEvent):
@@ -73,6 +85,9 @@ class LotCreatedEvent(DomainEvent):
     shift: str
     production_date: str
     status: str
+    # The product model's revision the LOT pinned: its units follow that revision's routing and BOM
+    # (None in events published before revisions).
+    revision: str | None = None
 
 
 class LotStatusChangedEvent(DomainEvent):
@@ -157,6 +172,9 @@ class ComponentsConsumedEvent(DomainEvent):
     process_code: str | None
     operator: str | None
     components: list[dict[str, Any]]
+    # What the consuming unit's BOM check found and let through (LATHE_PRODUCTION_BOM_CHECK=warn):
+    # {"code", "component_code", "process_code", "detail"}; empty when nothing deviated.
+    bom_deviations: list[dict[str, Any]] = Field(default_factory=list)
 
 
 WORK_ORDERS_TOPIC = "lathe.production.work-orders.v1"
@@ -187,3 +205,143 @@ class WorkOrderRejectedEvent(DomainEvent):
     code: str  # product_model_not_found, inactive_product_model, too_many_lots
     reason: str
     request_no: int = 0  # as in WorkOrderPlannedEvent: 0 is the release itself
+
+
+class ElectronicSignature(BaseModel):
+    """An electronic signature as a record keeps it (21 CFR Part 11 §11.50): who (id, username and
+    name), when (``signed_at``: production's database clock when it was applied; ``authenticated_at``:
+    auth's, when the password was checked), what it means, why, the record and action it was given
+    for, and the SHA-256 of that content. Never the password or the token."""
+
+    id: uuid.UUID
+    signer_id: uuid.UUID
+    signer: str
+    signer_name: str | None
+    meaning: str  # approved, rejected, reviewed
+    reason: str
+    record: str
+    signed_at: datetime
+    authenticated_at: datetime
+    content_sha256: str
+
+
+class SerialStatusChangedEvent(DomainEvent):
+    """A unit's status changed other than by a step: a disposition of its nonconformance (a REWORK
+    sends it back to the failed step, a SCRAP or an exhausted rework scraps it, a USE_AS_IS lets it go
+    on as if it had passed). On the process-data topic with the unit's id as key, so it stays in order
+    with the unit's ``step.recorded`` events, which carry its status after each step."""
+
+    event_type: ClassVar[str] = "lathe.production.serial.status-changed.v1"
+    topic: ClassVar[str] = PROCESS_DATA_TOPIC
+    aggregate_field: ClassVar[str] = "serial_id"
+
+    serial_id: uuid.UUID
+    serial_number: str
+    lot_id: uuid.UUID
+    lot_number: str
+    model_code: str
+    work_order_number: str | None
+    previous_status: str
+    serial_status: str
+    rework_count: int
+    current_step: int = Field(description="routing steps the unit has completed")
+    cause: str = Field(description="`disposition` (the only cause so far)")
+    nonconformance_id: uuid.UUID | None
+    disposition: str | None
+    code: str | None = Field(description="`rework_exhausted` when a REWORK beyond the limit scrapped the unit")
+
+
+NONCONFORMANCES_TOPIC = "lathe.production.nonconformances.v1"
+
+
+class _NonconformanceEvent(DomainEvent):
+    topic: ClassVar[str] = NONCONFORMANCES_TOPIC
+
+    id: uuid.UUID
+    serial_id: uuid.UUID
+    serial_number: str
+    lot_id: uuid.UUID
+    lot_number: str
+    model_code: str
+    work_order_number: str | None
+    process_code: str
+    step_no: int
+
+
+class NonconformanceOpenedEvent(_NonconformanceEvent):
+    """A FAIL opened a nonconformance record (NCR) for the unit, in the step's transaction. Key: the NCR."""
+
+    event_type: ClassVar[str] = "lathe.production.nonconformance.opened.v1"
+
+    process_data_id: uuid.UUID = Field(description="the failed step execution")
+    defect_codes: list[str]
+    measurements: dict[str, Any]
+    violations: list[dict[str, Any]]
+    rework_count: int = Field(description="reworks the unit had had when it failed")
+    opened_at: datetime
+
+
+class NonconformanceDispositionedEvent(_NonconformanceEvent):
+    """Quality decided what becomes of the unit, with an electronic signature. ``status`` is the NCR's
+    after it: DISPOSITIONED for a REWORK (closed by the unit's next step), CLOSED otherwise."""
+
+    event_type: ClassVar[str] = "lathe.production.nonconformance.dispositioned.v1"
+
+    disposition: str  # REWORK, SCRAP, USE_AS_IS
+    reason: str
+    status: str
+    unit_status: str
+    rework_count: int
+    code: str | None = Field(description="`rework_exhausted`: a REWORK beyond the limit scrapped the unit")
+    dispositioned_at: datetime
+    signature: ElectronicSignature
+
+
+class NonconformanceClosedEvent(_NonconformanceEvent):
+    """The unit's next step after a REWORK disposition was recorded: the rework was done. Its result
+    is the step's (a FAIL opens the unit's next NCR in the same transaction)."""
+
+    event_type: ClassVar[str] = "lathe.production.nonconformance.closed.v1"
+
+    closed_at: datetime
+    closed_by_step_id: uuid.UUID
+    step_result: str
+
+
+HOLDS_TOPIC = "lathe.production.holds.v1"
+
+
+class HoldsPlacedEvent(DomainEvent):
+    """Quality put a LOT, a unit, or every unit containing a component on hold: no step is recorded
+    on them until released. One call's holds, up to 1,000 an event. Key: the call (``placement_id``)."""
+
+    event_type: ClassVar[str] = "lathe.production.holds.placed.v1"
+    topic: ClassVar[str] = HOLDS_TOPIC
+    aggregate_field: ClassVar[str] = "placement_id"
+
+    placement_id: uuid.UUID
+    reason: str
+    component: str | None = Field(description="the serial or LOT number a by-component hold traced")
+    # {"id", "subject": "LOT" | "SERIAL", "lot_id", "lot_number", "serial_id", "serial_number"}
+    holds: list[dict[str, Any]]
+    placed_at: datetime
+
+
+class HoldReleasedEvent(DomainEvent):
+    """A hold was released, with an electronic signature. Key: the hold's placement."""
+
+    event_type: ClassVar[str] = "lathe.production.hold.released.v1"
+    topic: ClassVar[str] = HOLDS_TOPIC
+    aggregate_field: ClassVar[str] = "placement_id"
+
+    id: uuid.UUID
+    placement_id: uuid.UUID
+    subject: str  # LOT or SERIAL
+    lot_id: uuid.UUID
+    lot_number: str
+    serial_id: uuid.UUID | None
+    serial_number: str | None
+    hold_reason: str
+    reason: str
+    released_at: datetime
+    signature: ElectronicSignature

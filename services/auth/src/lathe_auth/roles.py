@@ -29,6 +29,8 @@ SCOPES: dict[str, str] = {
     "lots:write": "create LOTs and serials, change their status",
     "process-data:read": "see step executions and genealogy",
     "process-data:write": "record step executions and consumed components",
+    "quality:write": "put LOTs and units on hold; decide nonconformances: rework or scrap (signed)",
+    "quality:approve": "approve deviations (use a failed unit as is) and release holds (signed)",
     "orders:read": "see purchase, sales and work orders, customers and suppliers",
     "partners:write": "create, change and deactivate customers and suppliers",
     "purchase-orders:write": "create and change purchase orders",
@@ -45,7 +47,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(SCOPES),
     Role.MANAGER: frozenset(SCOPES) - {"users:admin", "orders:approve-own"},
     Role.ENGINEER: frozenset(_READ | {"processes:write", "lots:write", "process-data:write"}),
-    Role.QUALITY: frozenset(_READ | {"lots:write", "process-data:write", "audit:read"}),
+    Role.QUALITY: frozenset(
+        _READ | {"lots:write", "process-data:write", "audit:read", "quality:write", "quality:approve"}
+    ),
     Role.OPERATOR: frozenset(_READ - {"analytics:read"} | {"process-data:write"}),
     Role.PURCHASING: frozenset(_READ | {"purchase-orders:write", "partners:write"}),
     Role.VIEWER: frozenset(_READ),

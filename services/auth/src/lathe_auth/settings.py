@@ -12,6 +12,8 @@ class AuthSettings(ServiceSettings):
     keys_dir: Path = Path(".run/auth-keys")
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    # A signature token (POST /auth/signatures) is used at once by the client that asked for it.
+    signature_token_ttl_seconds: int = Field(120, ge=10, le=900)
     lockout_threshold: int = 5
     lockout_seconds: int = 900
     password_hash_concurrency: int = Field(

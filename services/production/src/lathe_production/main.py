@@ -4,8 +4,10 @@ from lathe_contracts import production as contracts
 
 from lathe_production import __doc__ as description
 from lathe_production.genealogy import endpoints as genealogy
+from lathe_production.holds import endpoints as holds
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
+from lathe_production.nonconformances.endpoints import router as nonconformances_router
 from lathe_production.process_data.endpoints import history_router
 from lathe_production.process_data.endpoints import router as process_data_router
 from lathe_production.process_data.machine import machine_consumer
@@ -28,6 +30,10 @@ definition = ServiceDefinition(
         process_data_router,
         genealogy.serials_router,
         genealogy.lots_router,
+        nonconformances_router,
+        holds.lots_router,
+        holds.serials_router,
+        holds.router,
     ],
     consumers=[machine_consumer, work_orders_consumer],
     # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.

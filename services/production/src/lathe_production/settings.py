@@ -1,3 +1,5 @@
+from typing import Literal
+
 from lathe_common.settings import ServiceSettings, secret, settings_config
 from pydantic import Field
 
@@ -17,6 +19,9 @@ class ProductionSettings(ServiceSettings):
     # (each takes its share of the partitions; more than the topic has partitions would sit idle).
     machine_batch_size: int = Field(2000, ge=1, le=10_000)
     machine_consumer_members: int = Field(3, ge=1, le=64)
+    # Components consumed against the BOM of the consuming unit's LOT (genealogy/bom_rules.py):
+    # enforce refuses a deviation, warn records it and lets it through, off checks nothing.
+    bom_check: Literal["enforce", "warn", "off"] = "enforce"
 
 
 settings = ProductionSettings()

@@ -11,7 +11,10 @@ skipped, and counted under the outcome ``processed`` like any handled record.
 ``batched_by_event_type`` is the same table for a batch handler: each handler gets the batch's
 events of its type, in the order they arrived, and the handlers run in the table's order (so a
 table that names "created" before "changed" applies a batch's creations first). Set-based
-handlers keep a read model up with the busiest topic.
+handlers keep a read model up with the busiest topic. A key may be a tuple of event classes: its
+handler gets the batch's events of all of them interleaved, in the order they arrived (for events
+of one key on one partition that must be applied in their order, e.g. a unit's steps and its
+status changes).
 """
 
 from __future__ import annotations
@@ -36,9 +39,14 @@ EventHandler = Callable[[AsyncSession, Any], Awaitable[None]]
 EventsHandler = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
 
-def _table(handlers: Mapping[type[DomainEvent], Any]) -> dict[str, tuple[type[DomainEvent], Any]]:
-    table = {event.event_type: (event, handler) for event, handler in handlers.items()}
-    if len(table) != len(handlers):
+def _table(
+    handlers: Mapping[type[DomainEvent] | tuple[type[DomainEvent], ...], Any],
+) -> dict[str, tuple[type[DomainEvent], Any]]:
+    pairs = [
+        (event, handler) for key, handler in handlers.items() for event in (key if isinstance(key, tuple) else (key,))
+    ]
+    table = {event.event_type: (event, handler) for event, handler in pairs}
+    if len(table) != len(pairs):
         raise ValueError("two event classes declare the same event type")
     return table
 
@@ -68,23 +76,30 @@ def by_event_type(handlers: Mapping[type[DomainEvent], EventHandler]) -> Handler
     return dispatch
 
 
-def batched_by_event_type(handlers: Mapping[type[DomainEvent], EventsHandler]) -> BatchHandler:
-    """A batch handler that gives each handler the batch's events of its type, in arrival order."""
+def batched_by_event_type(
+    handlers: Mapping[type[DomainEvent] | tuple[type[DomainEvent], ...], EventsHandler],
+) -> BatchHandler:
+    """A batch handler that gives each handler the batch's events of its type (or of its tuple of
+    types, interleaved), in arrival order."""
     table = _table(handlers)
+    keys = {
+        event.event_type: n for n, key in enumerate(handlers) for event in (key if isinstance(key, tuple) else (key,))
+    }
+    ordered = list(handlers.values())
 
     async def dispatch(session: AsyncSession, envelopes: list[Envelope]) -> list[LatheError | None]:
         outcomes: list[LatheError | None] = [None] * len(envelopes)
-        by_type: dict[str, list[DomainEvent]] = {}
+        by_key: dict[int, list[DomainEvent]] = {}
         for n, envelope in enumerate(envelopes):
             entry = table.get(envelope.type)
             if entry is None:
                 continue
             try:
-                by_type.setdefault(envelope.type, []).append(_event_of(entry[0], envelope))
+                by_key.setdefault(keys[envelope.type], []).append(_event_of(entry[0], envelope))
             except InvalidInput as refused:
                 outcomes[n] = refused
-        for event_type, (_, handler) in table.items():
-            if events := by_type.get(event_type):
+        for key, handler in enumerate(ordered):
+            if events := by_key.get(key):
                 await handler(session, events)
         return outcomes
 

@@ -20,10 +20,13 @@ from lathe_auth.sessions.schemas import (
     REFRESH_TOKEN_EXPIRED,
     REFRESH_TOKEN_REUSED,
     WRONG_PASSWORD,
+    WRONG_SIGNATURE_PASSWORD,
     LoginRequest,
     LogoutRequest,
     PasswordChange,
     RefreshRequest,
+    SignatureGranted,
+    SignatureRequest,
     TokenPair,
 )
 from lathe_auth.sessions.service import Sessions
@@ -122,6 +125,21 @@ async def change_password(
     body: PasswordChange, principal: CurrentPrincipal, sessions: SessionsDep, address: ClientAddress
 ) -> None:
     await sessions.change_password(principal, body.current_password, body.new_password, address)
+
+
+@router.post(
+    "/signatures",
+    response_model=SignatureGranted,
+    status_code=status.HTTP_201_CREATED,
+    summary="Sign a record with your password: a single-use signature token for it",
+    responses=problems(WRONG_SIGNATURE_PASSWORD, ACCOUNT_LOCKED, ACCOUNT_INACTIVE, EVENT_TOO_LARGE),
+)
+async def sign(
+    body: SignatureRequest, principal: CurrentPrincipal, sessions: SessionsDep, address: ClientAddress
+) -> SignatureGranted:
+    return await sessions.sign(
+        principal, body.password, record=body.record, meaning=body.meaning, reason=body.reason, address=address
+    )
 
 
 @jwks_router.get("/.well-known/jwks.json", dependencies=[PUBLIC], summary="Public keys that verify access tokens")

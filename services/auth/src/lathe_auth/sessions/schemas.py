@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from lathe_common.problem_docs import ProblemCode
-from pydantic import BaseModel, ConfigDict, Field
+from lathe_common.signatures import MAX_REASON_LENGTH, RECORD_PATTERN, SignatureMeaning
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lathe_auth.users.schemas import password_rules
 
@@ -21,6 +24,9 @@ ACCOUNT_LOCKED = ProblemCode(
     429, "account_locked", "too many wrong passwords from this address: retry after `Retry-After` seconds"
 )
 WRONG_PASSWORD = ProblemCode(422, "wrong_password", "the current password is wrong (it counts toward the lockout)")
+WRONG_SIGNATURE_PASSWORD = ProblemCode(
+    422, "wrong_password", "the password is wrong: nothing is signed (it counts toward the lockout)"
+)
 
 
 class LoginRequest(BaseModel):
@@ -48,3 +54,37 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(min_length=1, max_length=256)
     new_password: str = Field(min_length=1, max_length=256)
+
+
+class SignatureRequest(BaseModel):
+    """Sign a record: re-enter your password. The answer's `signature` goes in the request that acts
+    on the record (e.g. `POST /api/v1/nonconformances/{id}/disposition`), with the same meaning and reason."""
+
+    password: str = Field(min_length=1, max_length=256)
+    record: str = Field(
+        pattern=RECORD_PATTERN,
+        max_length=200,
+        description="what you sign, as the record's API names it: `nonconformance/{id}/disposition/{REWORK|SCRAP|"
+        "USE_AS_IS}`, `hold/{id}/release`",
+        examples=["nonconformance/01963a0e-5d7c-7f2b-9a8e-0c1d2e3f4a5b/disposition/SCRAP"],
+    )
+    meaning: SignatureMeaning = SignatureMeaning.APPROVED
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_said(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a reason is required")
+        return value
+
+
+class SignatureGranted(BaseModel):
+    signature: str = Field(description="the signature token: send it once, within `expires_in` seconds")
+    token_type: str = "signature"  # noqa: S105 - a kind of token, not a secret
+    expires_in: int
+    expires_at: datetime
+    record: str
+    meaning: SignatureMeaning
+    reason: str
+    signer: str

@@ -26,7 +26,8 @@ import redis.asyncio as redis
 from lathe_common import context
 from lathe_common.auth import REVOKED_JTI_KEY, Principal
 from lathe_common.errors import InvalidInput, TooManyRequests, Unauthorized
-from lathe_contracts.auth import LoginFailedEvent, LoginSucceededEvent
+from lathe_common.signatures import SignatureMeaning
+from lathe_contracts.auth import LoginFailedEvent, LoginSucceededEvent, SignatureIssuedEvent, SignatureRefusedEvent
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,8 +35,13 @@ from lathe_auth.keys import KeyStore
 from lathe_auth.passwords import DUMMY_HASH, check_policy, hashing
 from lathe_auth.sessions.lockouts import Counted, Lockouts, retry_after_seconds
 from lathe_auth.sessions.models import RefreshToken
-from lathe_auth.sessions.schemas import TokenPair
-from lathe_auth.sessions.tokens import hash_refresh_token, mint_access_token, new_refresh_token
+from lathe_auth.sessions.schemas import SignatureGranted, TokenPair
+from lathe_auth.sessions.tokens import (
+    hash_refresh_token,
+    mint_access_token,
+    mint_signature_token,
+    new_refresh_token,
+)
 from lathe_auth.settings import AuthSettings
 from lathe_auth.users.models import User
 from lathe_auth.users.service import Users, outbox
@@ -219,6 +225,81 @@ class Sessions:
         await lockouts.forget(user_id, address)
         # Through the users service: the change revokes every other session and is announced.
         await Users(self.session).password_changed(user_id, new_hash)
+
+    async def sign(
+        self, principal: Principal, password: str, *, record: str, meaning: SignatureMeaning, reason: str, address: str
+    ) -> SignatureGranted:
+        """A signature of ``record`` by the signed-in user, who re-enters their password (21 CFR
+        §11.200(a)(1)). As for a password change, a wrong password counts toward the sign-in lockout
+        of this account and address (announced: ``SignatureRefusedEvent``), and a locked account is
+        refused with 429 and Retry-After. The token is single use: the service keeping the record
+        stores its id. Nothing is stored here."""
+        user_id = uuid.UUID(principal.user_id)
+        async with self.reader() as reader:
+            stored = await self._stored_password(reader, User.id == user_id)
+            locked_until = await self._lockouts(reader).locked_until(user_id, address, datetime.now(UTC))
+        if stored is None:
+            raise Unauthorized("The account no longer exists.", code="account_inactive")
+        if locked_until is not None:
+            raise _locked(locked_until)
+        password_ok = await hashing.verify(stored.password_hash, password)
+        user = await self._lock_account(stored)
+        if user is None:
+            # Changed since we read it: the password we checked may no longer be the account's.
+            raise InvalidInput("The password is wrong.", code="wrong_password")
+        if not user.is_active:
+            raise Unauthorized("The account is not active.", code="account_inactive")
+        now = datetime.now(UTC)
+        lockouts = self._lockouts(self.session)
+        if (locked_until := await lockouts.locked_until(user_id, address, now)) is not None:
+            raise _locked(locked_until)
+        if not password_ok:
+            counted = await lockouts.count_failure(user_id, address, now)
+            if counted.locked_until is not None:
+                logger.warning("account %s locked for %s after wrong signature passwords", user.username, address)
+            refused = SignatureRefusedEvent(
+                id=user.id,
+                username=user.username,
+                record=record,
+                meaning=meaning.value,
+                client_address=address,
+                refusal="wrong_password",
+                failures=counted.failures,
+                locked_until=counted.locked_until,
+            )
+            await outbox.add(self.session, refused)
+            raise InvalidInput(
+                "The password is wrong; nothing was signed.", code="wrong_password", persist_changes=True
+            )
+        await lockouts.forget(user_id, address)
+        token_id = uuid.uuid4().hex
+        ttl = self.settings.signature_token_ttl_seconds
+        token, expires = mint_signature_token(
+            self.keys, user, record=record, meaning=meaning, reason=reason, token_id=token_id, ttl_seconds=ttl
+        )
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        await outbox.add(
+            self.session,
+            SignatureIssuedEvent(
+                id=user.id,
+                username=user.username,
+                token_id=token_id,
+                record=record,
+                meaning=meaning.value,
+                reason=reason,
+                client_address=address,
+                expires_at=expires_at,
+            ),
+        )
+        return SignatureGranted(
+            signature=token,
+            expires_in=ttl,
+            expires_at=expires_at,
+            record=record,
+            meaning=meaning,
+            reason=reason,
+            signer=user.username,
+        )
 
     async def revoke_family(self, family_id: uuid.UUID) -> None:
         await self.session.execute(

@@ -9,6 +9,7 @@ import uuid
 
 import jwt
 from lathe_common.auth import AUDIENCE, ISSUER
+from lathe_common.signatures import SignatureMeaning, signature_claims
 
 from lathe_auth.keys import KeyStore
 from lathe_auth.roles import scopes_for
@@ -32,6 +33,26 @@ def mint_access_token(keys: KeyStore, user: User, *, session_id: uuid.UUID, ttl_
         "exp": now + ttl_seconds,
     }
     return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
+
+
+def mint_signature_token(
+    keys: KeyStore, user: User, *, record: str, meaning: SignatureMeaning, reason: str, token_id: str, ttl_seconds: int
+) -> tuple[str, int]:
+    """A single-use signature of ``record`` by ``user`` (whose password was just checked); returns it
+    and its expiry (epoch seconds). See lathe_common.signatures."""
+    key = keys.active()
+    claims = signature_claims(
+        signer_id=str(user.id),
+        username=user.username,
+        full_name=user.full_name,
+        record=record,
+        meaning=meaning,
+        reason=reason,
+        token_id=token_id,
+        now=int(time.time()),
+        ttl_seconds=ttl_seconds,
+    )
+    return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid}), claims["exp"]
 
 
 def new_refresh_token() -> tuple[str, bytes]:

@@ -4,7 +4,9 @@ Batched and set-based: a batch's events of each type are applied with one statem
 projection keeps up while machines report at full speed. Ordering: a unit's step events share its
 partition (key: the unit), a LOT's events share the LOT's; across topics there is no order, so a
 unit's step may arrive before the event that created it: creations never overwrite what a step
-already wrote (``ON CONFLICT DO NOTHING``), steps always win (``DO UPDATE``).
+already wrote (``ON CONFLICT DO NOTHING``), steps always win (``DO UPDATE``). A unit's status also
+changes without a step, by a disposition of its nonconformance (``serial.status-changed``, on the
+process-data topic with the unit's key): it is applied with the steps, in the order they arrived.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lathe_contracts.production import (
     ProductModelChangedEvent,
     ProductModelDefinedEvent,
     SerialsCreatedEvent,
+    SerialStatusChangedEvent,
     StepRecordedEvent,
 )
 from sqlalchemy import Integer, String, Uuid, bindparam, column, func, select, update
@@ -112,7 +115,8 @@ async def serials_created(session: AsyncSession, events: list[SerialsCreatedEven
     await _changed(session, {e.work_order_number for e in events if e.work_order_number})
 
 
-async def steps_recorded(session: AsyncSession, events: list[StepRecordedEvent]) -> None:
+async def steps_recorded(session: AsyncSession, events: list[StepRecordedEvent | SerialStatusChangedEvent]) -> None:
+    """Each unit's status after the batch's last step or status change of it (both carry it)."""
     unit_steps = [e for e in events if e.serial_id is not None and e.serial_status is not None]
     rows = [
         {
@@ -196,7 +200,8 @@ _dispatch = batched_by_event_type(
         LotCreatedEvent: lots_created,
         LotStatusChangedEvent: lots_moved,
         SerialsCreatedEvent: serials_created,
-        StepRecordedEvent: steps_recorded,
+        # Interleaved: a REWORK disposition between two steps of a unit must land between them.
+        (StepRecordedEvent, SerialStatusChangedEvent): steps_recorded,
     }
 )
 

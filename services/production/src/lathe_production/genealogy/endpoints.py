@@ -6,11 +6,14 @@ from lathe_common.db import SessionDep
 from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
 
 from lathe_production.genealogy.schemas import (
+    BOM_QUANTITY_EXCEEDED,
     COMPONENT_ALREADY_USED,
     COMPONENT_CYCLE,
+    COMPONENT_NOT_ON_BOM,
     COMPONENT_NOT_USABLE,
     LOT_NOT_USABLE,
     LOT_QUANTITY_EXCEEDED,
+    BomDeviationRead,
     ComponentsConsumed,
     ConsumedRead,
     Direction,
@@ -42,12 +45,18 @@ READ = [requires("process-data:read")]
         COMPONENT_CYCLE,
         LOT_NOT_USABLE,
         LOT_QUANTITY_EXCEEDED,
+        COMPONENT_NOT_ON_BOM,
+        BOM_QUANTITY_EXCEEDED,
         EVENT_TOO_LARGE,
     ),
 )
 async def consume_components(serial_number: str, body: ComponentsConsumed, session: SessionDep) -> ConsumedRead:
-    consumed = await Genealogies(session).consume(serial_number, body)
-    return ConsumedRead(parent_serial_number=serial_number, consumed=consumed)
+    consumed, deviations = await Genealogies(session).consume(serial_number, body)
+    return ConsumedRead(
+        parent_serial_number=serial_number,
+        consumed=consumed,
+        bom_deviations=[BomDeviationRead(**d.as_dict()) for d in deviations],
+    )
 
 
 @serials_router.get(

@@ -31,4 +31,6 @@ class Component(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=1)
     process_code: Mapped[str | None] = mapped_column(String(64))
     operator: Mapped[str | None] = mapped_column(String(64))
+    # The BOM rule the consumption broke when the check only warned (bom_rules.BomCheck.WARN).
+    bom_deviation: Mapped[str | None] = mapped_column(String(32))
     consumed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

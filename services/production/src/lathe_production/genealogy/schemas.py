@@ -17,6 +17,14 @@ LOT_NOT_USABLE = ProblemCode(409, "lot_not_usable", "a LOT component is CANCELLE
 LOT_QUANTITY_EXCEEDED = ProblemCode(
     409, "lot_quantity_exceeded", "more is asked of a LOT than it has left (`remaining_quantity`)"
 )
+COMPONENT_NOT_ON_BOM = ProblemCode(
+    422,
+    "component_not_on_bom",
+    "the unit's BOM (its LOT's revision) has no line for the component at that step (`bom_processes`)",
+)
+BOM_QUANTITY_EXCEEDED = ProblemCode(
+    409, "bom_quantity_exceeded", "the unit would consume more of a component than its BOM line's `quantity_per_unit`"
+)
 
 
 def _unit_or_lot(schema: dict[str, Any]) -> None:
@@ -72,6 +80,16 @@ class Genealogy(BaseModel):
     units: list[str] = Field(description="the distinct units reached (for forward traces: the recall list)")
 
 
+class BomDeviationRead(BaseModel):
+    code: str = Field(description="component_not_on_bom or bom_quantity_exceeded")
+    component_code: str
+    process_code: str | None
+    detail: str
+
+
 class ConsumedRead(BaseModel):
     parent_serial_number: str
     consumed: list[GenealogyLink] = Field(description="everything the unit directly contains now")
+    bom_deviations: list[BomDeviationRead] = Field(
+        default_factory=list, description="what the BOM check let through (LATHE_PRODUCTION_BOM_CHECK=warn)"
+    )

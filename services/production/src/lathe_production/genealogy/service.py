@@ -1,5 +1,6 @@
-"""Consuming components (the rules in ``rules.py``; a LOT's quantity drawn by a guarded UPDATE),
-and tracing genealogy with one recursive query per direction."""
+"""Consuming components (the rules in ``rules.py``; a LOT's quantity drawn by a guarded UPDATE;
+the consuming unit's BOM in ``bom_rules.py``), and tracing genealogy with one recursive query per
+direction."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import NoReturn
 from lathe_common.db import time_ordered_id
 from lathe_common.errors import Conflict, NotFound
 from lathe_contracts.production import ComponentsConsumedEvent
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from lathe_production.genealogy.bom_rules import BomCheck, BomDeviation, Draw, bom_deviations, judge
 from lathe_production.genealogy.models import Component
 from lathe_production.genealogy.rules import (
     UNUSABLE_LOT_STATUSES,
@@ -25,6 +28,8 @@ from lathe_production.genealogy.schemas import ComponentRef, ComponentsConsumed,
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.rules import LotStatus, SerialStatus, check_unit_open
 from lathe_production.outbox import outbox
+from lathe_production.product_models.revisions import pinned_bom
+from lathe_production.settings import settings
 
 _LINK_COLUMNS = """
     t.depth, p.serial_number AS parent_serial_number, cs.serial_number, cl.lot_number,
@@ -67,14 +72,27 @@ CONTAINS = text("""
 """)
 
 
-class Genealogies:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+def _named(ref: ComponentRef) -> tuple[str, str]:
+    return ("serial", ref.serial_number) if ref.serial_number is not None else ("lot", ref.lot_number or "")
 
-    async def consume(self, parent_number: str, body: ComponentsConsumed) -> list[GenealogyLink]:
+
+class Genealogies:
+    def __init__(self, session: AsyncSession, bom_check: BomCheck | None = None) -> None:
+        self.session = session
+        self.bom_check = bom_check or BomCheck(settings.bom_check)
+
+    async def consume(
+        self, parent_number: str, body: ComponentsConsumed
+    ) -> tuple[list[GenealogyLink], list[BomDeviation]]:
+        """What the unit directly contains now, and the BOM deviations let through (warn only)."""
         units = await self._lock_units(parent_number, [r.serial_number for r in body.components if r.serial_number])
         parent = units[parent_number]
         check_unit_open(SerialStatus(parent.status))
+        codes = await self._component_codes(body) if self.bom_check is not BomCheck.OFF else {}
+        # Under the unit's row lock: a concurrent consumption into the same unit waits for this one
+        # and then counts what it consumed, so no interleaving can take more than a line allows.
+        deviations = await self._check_bom(parent, body, codes)
+        marks = {d.component_code: d.code for d in deviations}
 
         def component(ref: ComponentRef, **child: uuid.UUID) -> Component:
             return Component(
@@ -83,6 +101,7 @@ class Genealogies:
                 quantity=ref.quantity,
                 process_code=body.process_code,
                 operator=body.operator,
+                bom_deviation=marks.get(codes.get(_named(ref), "")),
                 **child,
             )
 
@@ -107,9 +126,51 @@ class Genealogies:
                     {"serial_number": r.serial_number, "lot_number": r.lot_number, "quantity": str(r.quantity)}
                     for r in body.components
                 ],
+                bom_deviations=[d.as_dict() for d in deviations],
             ),
         )
-        return [link for link in (await self.trace(parent.serial_number, Direction.BACKWARD)).links if link.depth == 1]
+        links = (await self.trace(parent.serial_number, Direction.BACKWARD)).links
+        return [link for link in links if link.depth == 1], deviations
+
+    async def _component_codes(self, body: ComponentsConsumed) -> dict[tuple[str, str], str]:
+        """The product model code of each named unit and LOT, by ``_named`` (a LOT that does not
+        exist is left out: drawing from it answers lot_not_found)."""
+        serials = [r.serial_number for r in body.components if r.serial_number is not None]
+        lots = [r.lot_number for r in body.components if r.lot_number is not None]
+        codes: dict[tuple[str, str], str] = {}
+        if serials:
+            rows = await self.session.execute(
+                select(Serial.serial_number, Lot.model_code)
+                .join(Lot, Lot.id == Serial.lot_id)
+                .where(Serial.serial_number.in_(serials))
+            )
+            codes.update({("serial", number): code for number, code in rows})
+        if lots:
+            rows = await self.session.execute(select(Lot.lot_number, Lot.model_code).where(Lot.lot_number.in_(lots)))
+            codes.update({("lot", number): code for number, code in rows})
+        return codes
+
+    async def _check_bom(
+        self, parent: Serial, body: ComponentsConsumed, codes: dict[tuple[str, str], str]
+    ) -> list[BomDeviation]:
+        if self.bom_check is BomCheck.OFF:
+            return []
+        lines = await pinned_bom(self.session, parent.lot_id)
+        if not lines:
+            return []
+        wanted = [Draw(codes[_named(r)], body.process_code, r.quantity) for r in body.components if _named(r) in codes]
+        child_lot, child_serial, serial_lot = aliased(Lot), aliased(Serial), aliased(Lot)
+        rows = await self.session.execute(
+            select(
+                func.coalesce(child_lot.model_code, serial_lot.model_code), Component.process_code, Component.quantity
+            )
+            .outerjoin(child_lot, child_lot.id == Component.child_lot_id)
+            .outerjoin(child_serial, child_serial.id == Component.child_serial_id)
+            .outerjoin(serial_lot, serial_lot.id == child_serial.lot_id)
+            .where(Component.parent_serial_id == parent.id)
+        )
+        consumed = [Draw(code, step, quantity) for code, step, quantity in rows]
+        return judge(self.bom_check, bom_deviations(lines, consumed=consumed, wanted=wanted))
 
     async def _lock_units(self, parent_number: str, child_numbers: list[str]) -> dict[str, Serial]:
         """The consuming unit and its unit components, locked in id order and ``FOR NO KEY UPDATE``

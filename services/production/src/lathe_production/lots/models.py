@@ -29,10 +29,13 @@ class Lot(Timestamps, Base):
     lot_number: Mapped[str] = mapped_column(String(64), unique=True)
     product_model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("production.product_models.id"), index=True)
     model_code: Mapped[str] = mapped_column(String(64))  # model codes never change; saves a join per read
+    # The model's revision when the LOT was made: its units follow that revision's routing and BOM
+    # (product_models/revisions.py). 'A' for rows written by SQL without it.
+    revision: Mapped[str] = mapped_column(String(8), server_default="A")
     work_order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     target_quantity: Mapped[int] = mapped_column(Integer)
     serial_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    finished_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # PASSED/FAILED/SCRAPPED
+    finished_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # PASSED/SCRAPPED units
     # Quantity consumed as components by other units; raised only by Genealogies' guarded UPDATE.
     consumed_quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal(0), server_default="0")
     shift: Mapped[str] = mapped_column(String(8))
@@ -41,6 +44,9 @@ class Lot(Timestamps, Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The LOT's active hold (holds/): no step is recorded on it or its units while set. Placed under
+    # the row's FOR UPDATE lock, which every step batch's KEY SHARE lock on its LOTs waits for.
+    hold_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
 class LotSequence(Base):
@@ -68,3 +74,5 @@ class Serial(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default="CREATED", server_default="CREATED")
     current_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The unit's own active hold (holds/), set under the unit's row lock, as steps take it.
+    hold_id: Mapped[uuid.UUID | None] = mapped_column(default=None)

@@ -43,14 +43,31 @@ class SerialStatus(StrEnum):
     SCRAPPED = "SCRAPPED"
 
 
+# Statuses in which a unit runs no step. FAILED is not final: the failure opened a nonconformance
+# (nonconformances/rules.py) whose disposition sends the unit back, scraps it or lets it go on.
 FINISHED = frozenset({SerialStatus.PASSED, SerialStatus.FAILED, SerialStatus.SCRAPPED})
+# Final statuses: what a LOT's ``finished_count`` counts (the LOT completes when all its units are).
+DONE = frozenset({SerialStatus.PASSED, SerialStatus.SCRAPPED})
 
 
 def check_unit_open(status: SerialStatus) -> None:
     if status is SerialStatus.SCRAPPED:
-        raise Conflict("The unit was scrapped after its last allowed rework.", code="rework_exhausted")
+        # The code says why units were first scrapped (a REWORK beyond the limit); a SCRAP disposition too now.
+        raise Conflict("The unit was scrapped; it runs no more steps.", code="rework_exhausted")
+    if status is SerialStatus.FAILED:
+        raise Conflict(
+            "The unit FAILED a step; it runs no step until quality decides its nonconformance's disposition.",
+            code="awaiting_disposition",
+        )
     if status in FINISHED:
         raise Conflict(f"The unit is {status}; it runs no more steps.", code="serial_finished")
+
+
+def check_not_on_hold(*, unit_held: bool, lot_held: bool, subject: str) -> None:
+    """Nothing is recorded on a unit on hold, or on one whose LOT is on hold (holds/)."""
+    if unit_held or lot_held:
+        held = "its LOT is" if lot_held and not unit_held else "it is"
+        raise Conflict(f"{subject}: {held} on hold; release the hold first.", code="on_hold", lot_on_hold=lot_held)
 
 
 def can_move(current: LotStatus, new: LotStatus) -> bool:

@@ -27,9 +27,16 @@ INVALID_STATUS_TRANSITION = ProblemCode(
 LOT_NOT_OPEN = ProblemCode(409, "lot_not_open", "the LOT is no longer CREATED or IN_PROGRESS")
 LOT_FULL = ProblemCode(409, "lot_full", "the LOT has room for fewer units (`remaining`)")
 SERIAL_EXISTS = ProblemCode(409, "serial_exists", "some of the serial numbers exist (`serial_numbers`)")
-SERIAL_FINISHED = ProblemCode(409, "serial_finished", "the unit has finished: it PASSED or FAILED")
-REWORK_EXHAUSTED = ProblemCode(409, "rework_exhausted", "the unit was SCRAPPED after its last allowed rework")
-UNIT_CLOSED = (SERIAL_FINISHED, REWORK_EXHAUSTED)  # check_unit_open: the unit takes no more steps or components
+SERIAL_FINISHED = ProblemCode(409, "serial_finished", "the unit has finished: it PASSED")
+REWORK_EXHAUSTED = ProblemCode(
+    409, "rework_exhausted", "the unit was SCRAPPED (after its last allowed rework, or by a disposition)"
+)
+AWAITING_DISPOSITION = ProblemCode(
+    409, "awaiting_disposition", "the unit FAILED a step: it waits for its nonconformance's disposition"
+)
+# check_unit_open: the unit takes no more steps or components
+UNIT_CLOSED = (SERIAL_FINISHED, REWORK_EXHAUSTED, AWAITING_DISPOSITION)
+ON_HOLD = ProblemCode(409, "on_hold", "the unit or its LOT is on hold (`lot_on_hold`): release the hold first")
 
 
 def _unique_trimmed_items(schema: dict[str, Any]) -> None:
@@ -76,6 +83,7 @@ class LotRead(BaseModel):
     lot_number: str
     product_model_id: uuid.UUID
     model_code: str
+    revision: str = Field(description="the model's revision it was created with: its units follow that routing and BOM")
     work_order_number: str | None
     target_quantity: int
     serial_count: int
@@ -86,6 +94,7 @@ class LotRead(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     closed_at: datetime | None
+    hold_id: uuid.UUID | None = Field(description="the LOT's active hold: nothing is recorded on it or its units")
     created_at: datetime
     updated_at: datetime
 
@@ -131,6 +140,7 @@ class SerialRead(BaseModel):
     status: str
     current_step: int
     rework_count: int
+    hold_id: uuid.UUID | None = Field(description="the unit's own active hold (its LOT's is on the LOT)")
     created_at: datetime
     updated_at: datetime
 

@@ -83,7 +83,7 @@ class Lots(Repository[Lot]):
                 code="target_quantity_too_large",
                 max_lot_quantity=cfg.max_lot_quantity,
             )
-        model = await ProductModels(self.session).find(data.model_code or str(data.product_model_id))
+        model = await ProductModels(self.session).find_to_pin(data.model_code or str(data.product_model_id))
         if not model.is_active:
             raise InvalidInput(f"Product model {model.model_code} is inactive.", code="inactive_product_model")
         now = datetime.now(UTC)
@@ -98,6 +98,7 @@ class Lots(Repository[Lot]):
             lot_number=number,
             product_model_id=model.id,
             model_code=model.model_code,
+            revision=model.revision,
             work_order_number=data.work_order_number,
             target_quantity=data.target_quantity,
             shift=shift.value,
@@ -118,6 +119,7 @@ class Lots(Repository[Lot]):
                 shift=lot.shift,
                 production_date=day.isoformat(),
                 status=lot.status,
+                revision=lot.revision,
             ),
         )
         return lot

@@ -1,4 +1,5 @@
-"""Bulk writes of a judged batch: process data, units, LOT starts and completions, events."""
+"""Bulk writes of a judged batch: process data, units, LOT starts and completions, nonconformances,
+events."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.rules import LotStatus
+from lathe_production.nonconformances.steps import note_steps
 from lathe_production.outbox import outbox
 from lathe_production.process_data.models import ProcessData
 from lathe_production.process_data.state import ROW_KEYS, BatchState, PlannedStep, lot_moved, step_recorded
@@ -119,6 +121,8 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
             )
     for lot_id in completed:
         batch.lots_by_id[lot_id].status = LotStatus.COMPLETED.value
+    # A FAIL opens the unit's NCR; a reworked unit's next step closes the NCR that sent it back.
+    nonconformance_events = await note_steps(session, steps, recorded_at)
 
     events: list[Any] = []
     correlations: list[str | None] = []
@@ -130,6 +134,7 @@ async def write_steps(session: AsyncSession, steps: list[PlannedStep], batch: Ba
         if lot.id in completed and last_finisher.get(lot.id) is s:
             events.append(lot_moved(lot, LotStatus.IN_PROGRESS, LotStatus.COMPLETED))
         events.append(step_recorded(s.data, lot, s.serial))
+        events += nonconformance_events.get(s.data.id, ())
         # An execution's events are correlated with its message id (a machine's, or a REST
         # client's idempotency key); without one, with the current request.
         correlations += [s.data.message_id] * (len(events) - first)

@@ -9,7 +9,7 @@ from lathe_common.keyset import CursorDep, CursorPage
 from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
 from lathe_common.schema_rules import IsoDateTime
 
-from lathe_production.lots.schemas import LOT_NOT_FOUND, LOT_NOT_OPEN, SERIAL_NOT_FOUND, UNIT_CLOSED
+from lathe_production.lots.schemas import LOT_NOT_FOUND, LOT_NOT_OPEN, ON_HOLD, SERIAL_NOT_FOUND, UNIT_CLOSED
 from lathe_production.process_data.history import StepFilter, StepHistory
 from lathe_production.process_data.judging import StepResult
 from lathe_production.process_data.schemas import (
@@ -65,6 +65,7 @@ def _answer(recorded: Recorded) -> StepRecorded:
             LOT_NOT_OPEN,
             STEP_OUT_OF_ORDER,
             *UNIT_CLOSED,
+            ON_HOLD,
             EVENT_TOO_LARGE,
         ),
     },

@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from lathe_production.lots.models import Lot, Serial
-from lathe_production.lots.rules import FINISHED, OPEN_LOT_STATUSES, LotStatus, SerialStatus, check_unit_open
+from lathe_production.lots.rules import (
+    DONE,
+    OPEN_LOT_STATUSES,
+    LotStatus,
+    SerialStatus,
+    check_not_on_hold,
+    check_unit_open,
+)
 from lathe_production.process_data.bulk_writes import write_steps
 from lathe_production.process_data.judging import (
     check_can_execute,
@@ -44,14 +51,13 @@ from lathe_production.process_data.state import (
     serial_state,
 )
 from lathe_production.processes.models import Process
-from lathe_production.product_models.models import RoutingStep
+from lathe_production.product_models.revisions import pinned_routings
 from lathe_production.settings import ProductionSettings
 
 _data = ProcessData.__table__
 _lots = Lot.__table__
 _serials = Serial.__table__
 _processes = Process.__table__
-_routing_steps = RoutingStep.__table__
 
 _OPEN = frozenset(s.value for s in OPEN_LOT_STATUSES)
 
@@ -131,6 +137,7 @@ class StepRecorder:
                             _serials.c.status,
                             _serials.c.current_step,
                             _serials.c.rework_count,
+                            _serials.c.hold_id,
                         )
                         .where(_serials.c.serial_number == any_(bindparam("numbers", numbers, type_=ARRAY(String))))
                         .order_by(_serials.c.id)
@@ -147,10 +154,16 @@ class StepRecorder:
             rows = (
                 (
                     await self.session.execute(
-                        select(*[_lots.c[k] for k in LotState.__dataclass_fields__]).where(
+                        select(*[_lots.c[k] for k in LotState.__dataclass_fields__])
+                        .where(
                             (_lots.c.id == any_(bindparam("lot_ids", lot_ids, type_=ARRAY(Uuid))))
                             | (_lots.c.lot_number == any_(bindparam("lot_numbers", lot_numbers, type_=ARRAY(String))))
                         )
+                        # KEY SHARE (after the units, in id order): waits only for a hold being
+                        # placed on one of these LOTs (its FOR UPDATE), so a step never slips past
+                        # a hold, and blocks no other batch (their NO KEY UPDATE is compatible).
+                        .order_by(_lots.c.id)
+                        .with_for_update(read=True, key_share=True)
                     )
                 )
                 .mappings()
@@ -160,11 +173,12 @@ class StepRecorder:
                 lot = lot_state(r)
                 batch.lots_by_id[lot.id] = lot
                 batch.lots_by_number[lot.lot_number] = lot
-        await self._load_routings({lot.product_model_id for lot in batch.lots_by_id.values()})
+        await self._load_routings({(lot.product_model_id, lot.revision) for lot in batch.lots_by_id.values()})
         return batch
 
     # Processes and routings are looked up once per transaction: a batch of machine messages
-    # shares them. Changes made by another transaction meanwhile are seen by the next batch.
+    # shares them. Changes made by another transaction meanwhile are seen by the next batch. A LOT's
+    # units follow the routing of the revision it pinned (revision rows never change).
     async def _processes(self) -> dict[str, Any]:
         cache = self.session.info.get("lathe_processes_by_code")
         if cache is None:
@@ -176,21 +190,11 @@ class StepRecorder:
             cache = self.session.info["lathe_processes_by_code"] = {r.process_code: r for r in rows}
         return cache
 
-    async def _load_routings(self, model_ids: set[uuid.UUID]) -> None:
+    async def _load_routings(self, pins: set[tuple[uuid.UUID, str]]) -> None:
         cache = self.session.info.setdefault("lathe_routings", {})
-        missing = sorted(m for m in model_ids if m not in cache)
-        if not missing:
-            return
-        rows = await self.session.execute(
-            select(_routing_steps.c.product_model_id, _processes.c.process_code)
-            .join(_processes, _processes.c.id == _routing_steps.c.process_id)
-            .where(_routing_steps.c.product_model_id == any_(bindparam("models", missing, type_=ARRAY(Uuid))))
-            .order_by(_routing_steps.c.product_model_id, _routing_steps.c.step_no)
-        )
-        for model_id in missing:
-            cache[model_id] = []
-        for model_id, code in rows:
-            cache[model_id].append(code)
+        missing = pins - cache.keys()
+        if missing:
+            cache.update(await pinned_routings(self.session, missing))
 
     # -- judging, in memory ----------------------------------------------------------------
 
@@ -205,6 +209,7 @@ class StepRecorder:
             lot = batch.lots_by_number.get(ex.lot_number)  # type: ignore[arg-type]
             if lot is None:
                 raise NotFound(f"No LOT {ex.lot_number}.", code="lot_not_found")
+            check_not_on_hold(unit_held=False, lot_held=lot.hold_id is not None, subject=f"LOT {lot.lot_number}")
         else:
             serial = batch.serials.get(ex.serial_number)
             if serial is None:
@@ -215,10 +220,15 @@ class StepRecorder:
                     f"Serial {ex.serial_number} belongs to LOT {lot.lot_number}, not {ex.lot_number}.",
                     code="serial_not_in_lot",
                 )
+            check_not_on_hold(
+                unit_held=serial.hold_id is not None,
+                lot_held=lot.hold_id is not None,
+                subject=f"Unit {serial.serial_number}",
+            )
             check_unit_open(SerialStatus(serial.status))  # the unit's own state is the more precise reason
         if lot.status not in _OPEN:
             raise Conflict(f"LOT {lot.lot_number} is {lot.status}; it runs no more steps.", code="lot_not_open")
-        routing: list[str] = self.session.info["lathe_routings"][lot.product_model_id]
+        routing: list[str] = self.session.info["lathe_routings"][(lot.product_model_id, lot.revision)]
         found = violations(process.quality_criteria, ex.measurements)
         result = judged_result(ex.result, found)
         completed_at = ex.completed_at or datetime.now(UTC)
@@ -248,7 +258,7 @@ class StepRecorder:
             completed_at=completed_at,
             cycle_time_seconds=cycle,
         )
-        step = PlannedStep(data, lot, None)
+        step = PlannedStep(data, lot, None, routing_length=len(routing))
         if lot.status == LotStatus.CREATED.value:
             lot.status = LotStatus.IN_PROGRESS.value  # the batch's later executions see it started
             step.starts_lot = True
@@ -267,10 +277,12 @@ class StepRecorder:
                 moved.status.value,
                 moved.current_step,
                 moved.rework_count,
+                serial.hold_id,
             )
             batch.serials[serial.serial_number] = after
             step.serial = after
-            if moved.status in FINISHED:
+            # A FAIL does not finish the unit: it opens a nonconformance (nonconformances/steps.py).
+            if moved.status in DONE:
                 step.finishes_unit = True
                 lot.finished_count += 1
                 if lot.finished_count >= lot.serial_count:

@@ -22,10 +22,12 @@ class LotState:
     lot_number: str
     product_model_id: uuid.UUID
     model_code: str
+    revision: str  # the pinned revision: its routing is the one the LOT's units follow
     work_order_number: str | None
     status: str
     serial_count: int
     finished_count: int
+    hold_id: uuid.UUID | None = None  # on hold: nothing is recorded on the LOT or its units (holds/)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class SerialState:
     status: str
     current_step: int
     rework_count: int
+    hold_id: uuid.UUID | None = None  # on hold: nothing is recorded on the unit (holds/)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class PlannedStep:
     serial: SerialState | None
     starts_lot: bool = False
     finishes_unit: bool = False
+    routing_length: int | None = None  # of the routing the unit was judged against (an NCR keeps it)
 
 
 @dataclass
