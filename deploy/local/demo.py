@@ -9,6 +9,7 @@ from pathlib import Path
 
 from demo_client import call
 from demo_orders import load_demo_orders
+from demo_quality import load_demo_quality
 
 RUN = Path(__file__).resolve().parents[2] / ".run"
 
@@ -110,6 +111,10 @@ def main() -> None:
     )
     production = load_demo_production(gateway, tokens["access_token"])
     orders = load_demo_orders(gateway, tokens["access_token"], DEMO_PASSWORD, DEMO_MODEL, DEMO_ROUTING)
+    _, quality_tokens = call(
+        "POST", f"{env['LATHE_AUTH_URL']}/api/v1/auth/login", {"username": "demo-quality", "password": DEMO_PASSWORD}
+    )
+    quality = load_demo_quality(gateway, tokens["access_token"], quality_tokens["access_token"], DEMO_PASSWORD)
     print(
         f"""
 Lathe is running.
@@ -127,6 +132,7 @@ Lathe is running.
   Demo users         {", ".join(demo_users)} / {DEMO_PASSWORD}
   Demo production    {production}
   Demo orders        {orders}
+  Demo quality       {quality}
   Analytics          {gateway}/api/v1/analytics/dashboard, .../spc/P03_SENSOR_INSPECTION/offset_mv
   Stack environment  {RUN / "stack.env"}
 
