@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
@@ -29,6 +30,10 @@ class ProcessDefinedEvent(DomainEvent):
     name: str
     quality_criteria: dict[str, Any]
     is_active: bool
+    # Added with labor entries (issue 12); None in events published before, or when not set.
+    standard_time_seconds: Decimal | None = Field(
+        default=None, description="planned labor per unit in seconds (a decimal string); null: not set"
+    )
 
 
 class ProcessChangedEvent(ProcessDefinedEvent):
@@ -345,3 +350,60 @@ class HoldReleasedEvent(DomainEvent):
     reason: str
     released_at: datetime
     signature: ElectronicSignature
+
+
+# Records kept against a LOT beside its steps (issue 12): labor entries and coating logs. Key: the
+# LOT's id, so a LOT's records stay in order with each other; a topic of their own, so consumers of
+# LOTs and steps are not handed record types they do not read.
+LOT_RECORDS_TOPIC = "lathe.production.lot-records.v1"
+
+
+class LaborEntryRecordedEvent(DomainEvent):
+    """Someone's time on a process for a LOT or one of its units (``serial_number``)."""
+
+    event_type: ClassVar[str] = "lathe.production.labor-entry.recorded.v1"
+    topic: ClassVar[str] = LOT_RECORDS_TOPIC
+    aggregate_field: ClassVar[str] = "lot_id"
+
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    lot_number: str
+    model_code: str
+    serial_id: uuid.UUID | None
+    serial_number: str | None
+    operator: str
+    process_id: uuid.UUID
+    process_code: str
+    activity: str  # SETUP, RUN, REWORK, INSPECTION
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: Decimal = Field(description="ended_at - started_at, to the millisecond (a decimal string)")
+    recorded_by: str | None
+
+
+class CoatingLogRecordedEvent(DomainEvent):
+    """A coating applied to a LOT at a process, its thickness readings judged against the limits."""
+
+    event_type: ClassVar[str] = "lathe.production.coating-log.recorded.v1"
+    topic: ClassVar[str] = LOT_RECORDS_TOPIC
+    aggregate_field: ClassVar[str] = "lot_id"
+
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    lot_number: str
+    model_code: str
+    process_id: uuid.UUID
+    process_code: str
+    coating_type: str
+    material_lot: str
+    thickness_readings_um: list[float]
+    thickness_lower_um: float | None
+    thickness_upper_um: float | None
+    limits_source: str = Field(description="`process` (its `thickness_um` criterion) or `log` (given in the log)")
+    violations: list[dict[str, Any]] = Field(description="readings outside the limits, as a step's violations")
+    result: str  # PASS, FAIL
+    cure_temperature_c: Decimal
+    cure_minutes: Decimal
+    inspector: str
+    applied_at: datetime
+    recorded_by: str | None

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from lathe_common.patching import changed_field
 from lathe_common.problem_docs import ProblemCode
@@ -12,6 +14,24 @@ PROCESS_NOT_FOUND = ProblemCode(404, "process_not_found", "no process has that i
 PROCESS_EXISTS = ProblemCode(409, "process_exists", "a process with that code or number exists")
 
 PROCESS_CODE = Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9_]*$")
+# Planned labor per unit, in seconds: above zero, at most a week, to the millisecond (NUMERIC(12, 3)).
+MAX_STANDARD_TIME_SECONDS = Decimal(7 * 24 * 3600)
+STANDARD_TIME_DESCRIPTION = (
+    "planned labor per unit in seconds (0 < s <= 604800, 3 decimals): labor efficiency is this x units done "
+    "/ actual labor time"
+)
+
+
+def _standard_time(**extra: Any) -> Any:
+    return Field(
+        gt=0,
+        le=MAX_STANDARD_TIME_SECONDS,
+        max_digits=12,
+        decimal_places=3,
+        allow_inf_nan=False,
+        description=STANDARD_TIME_DESCRIPTION,
+        **extra,
+    )
 
 
 class Criterion(BaseModel):
@@ -43,6 +63,7 @@ class ProcessCreate(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
     quality_criteria: dict[str, Criterion] = Field(default_factory=dict)
     is_active: bool = Field(default=True, strict=True)
+    standard_time_seconds: Decimal | None = _standard_time(default=None)
 
 
 class ProcessUpdate(BaseModel):
@@ -50,6 +71,7 @@ class ProcessUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=4000, description="null clears it")
     quality_criteria: dict[str, Criterion] = changed_field()
     is_active: bool = changed_field(strict=True)
+    standard_time_seconds: Decimal | None = _standard_time(default=None)  # null clears it
 
 
 class ProcessRead(BaseModel):
@@ -62,5 +84,6 @@ class ProcessRead(BaseModel):
     description: str | None
     quality_criteria: dict[str, Criterion]
     is_active: bool
+    standard_time_seconds: Decimal | None = Field(description="planned labor per unit, seconds; null: not set")
     created_at: datetime
     updated_at: datetime

@@ -21,7 +21,16 @@ def _facts(process: Process) -> dict:
         "name": process.name,
         "quality_criteria": process.quality_criteria,
         "is_active": process.is_active,
+        "standard_time_seconds": process.standard_time_seconds,
     }
+
+
+def _columns(data: ProcessCreate | ProcessUpdate, *, exclude_unset: bool) -> dict:
+    """The body as column values: JSON for the criteria, the standard time kept a Decimal."""
+    values = data.model_dump(exclude_unset=exclude_unset, mode="json")
+    if "standard_time_seconds" in values:
+        values["standard_time_seconds"] = data.standard_time_seconds
+    return values
 
 
 class Processes(Repository[Process]):
@@ -45,7 +54,7 @@ class Processes(Repository[Process]):
         )
         if clash is not None:
             raise Conflict("A process with this code or number already exists.", code="process_exists")
-        process = Process(**data.model_dump(mode="json"))
+        process = Process(**_columns(data, exclude_unset=False))
         self.session.add(process)
         await self.session.flush()
         await outbox.add(self.session, ProcessDefinedEvent(**_facts(process)))
@@ -53,7 +62,7 @@ class Processes(Repository[Process]):
 
     async def update(self, key: str, data: ProcessUpdate) -> Process:
         process = await self.find(key, for_update=True)
-        previous = self.apply_recording(process, data.model_dump(exclude_unset=True, mode="json"))
+        previous = self.apply_recording(process, _columns(data, exclude_unset=True))
         if previous:
             await self.session.flush()
             await outbox.add(
