@@ -3,8 +3,10 @@ from lathe_common.service import ServiceDefinition, create_service_app
 from lathe_contracts import production as contracts
 
 from lathe_production import __doc__ as description
+from lathe_production.coating import endpoints as coating
 from lathe_production.genealogy import endpoints as genealogy
 from lathe_production.holds import endpoints as holds
+from lathe_production.labor.endpoints import router as labor_router
 from lathe_production.lots.endpoints import router as lots_router
 from lathe_production.lots.endpoints import serials_router
 from lathe_production.nonconformances.endpoints import router as nonconformances_router
@@ -34,6 +36,9 @@ definition = ServiceDefinition(
         holds.lots_router,
         holds.serials_router,
         holds.router,
+        labor_router,
+        coating.router,
+        coating.lots_router,
     ],
     consumers=[machine_consumer, work_orders_consumer],
     # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.
