@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 # command-or-file:debian-package pairs; only what is missing gets installed
-SYSTEM_NEEDS := /usr/lib/postgresql/*/bin/postgres:postgresql redis-server:redis-server kcat:kcat java:default-jre-headless mvn:maven wrk:wrk chromium:chromium prometheus:prometheus
+SYSTEM_NEEDS := /usr/lib/postgresql/*/bin/postgres:postgresql redis-server:redis-server kcat:kcat java:default-jre-headless mvn:maven wrk:wrk chromium:chromium prometheus:prometheus pdftoppm:poppler-utils zbarimg:zbar-tools
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(RUN_DIR)/.system-deps: Makefile

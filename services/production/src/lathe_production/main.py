@@ -17,6 +17,7 @@ from lathe_production.processes.endpoints import router as processes_router
 from lathe_production.product_models.endpoints import router as product_models_router
 from lathe_production.settings import settings
 from lathe_production.tables import plumbing
+from lathe_production.travelers import endpoints as travelers
 from lathe_production.work_orders.consumer import work_orders_consumer
 
 definition = ServiceDefinition(
@@ -39,6 +40,8 @@ definition = ServiceDefinition(
         labor_router,
         coating.router,
         coating.lots_router,
+        travelers.lots_router,
+        travelers.serials_router,
     ],
     consumers=[machine_consumer, work_orders_consumer],
     # A LOT's units created by number in one request: up to 100,000 serial numbers of 80 characters.

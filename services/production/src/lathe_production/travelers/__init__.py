@@ -1,0 +1,1 @@
+"""Travelers (the job document a LOT travels with) and unit labels."""
