@@ -18,6 +18,7 @@ from benchmarks import (
     overload,
     purchase_orders,
     serials,
+    traveler_pdf,
     work_order_progress,
 )
 from benchmarks.report import print_table
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "analytics_freshness": analytics_freshness.run,
     "analytics_catch_up": analytics_catchup.run,
     "analytics_stream_freshness": analytics_stream.run,
+    "traveler_pdf": traveler_pdf.run,
 }
 
 
