@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from lathe_common.testing import eventually
 
 from .conftest import bearer
 
@@ -579,3 +580,28 @@ class TopicTail:
         batch = await self.consumer.getmany(timeout_ms=timeout_ms)
         for records in batch.values():
             self.events += [json.loads(r.value) for r in records]
+
+
+async def test_the_audit_trail_shows_what_each_change_of_an_order_changed(gateway, accounts, purchasing, manager):
+    supplier = await new_supplier(gateway, purchasing)
+    order = await create(gateway, purchasing, supplier, notes="first draft")
+    await patch(gateway, purchasing, order, {"notes": "rush: the looms wait"})
+    await act(gateway, purchasing, order, "submit")
+    admin = bearer(await accounts.admin_token())
+
+    async def trail() -> list[dict] | None:
+        found = await gateway.get(f"/api/v1/audit-logs/subjects/{order['id']}", headers=admin)
+        assert found.status_code == 200, found.text
+        items = found.json()["items"]
+        return items if len(items) >= 3 else None
+
+    created, edited, submitted = sorted(
+        await eventually(trail, timeout=30), key=lambda e: e["data"]["document"]["version"]
+    )
+    assert created["changes"] == []  # its creation is the event
+    assert {"field": "notes", "before": "first draft", "after": "rush: the looms wait", "recorded": True} in edited[
+        "changes"
+    ]
+    assert "version" not in {c["field"] for c in edited["changes"]}
+    status = next(c for c in submitted["changes"] if c["field"] == "status")
+    assert (status["before"], status["after"]) == ("DRAFT", "SUBMITTED")

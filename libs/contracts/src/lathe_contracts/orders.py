@@ -7,7 +7,7 @@ import uuid
 from typing import Any, ClassVar
 
 from lathe_common.events import DomainEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 PURCHASE_ORDERS_TOPIC = "lathe.orders.purchase-orders.v1"
 SALES_ORDERS_TOPIC = "lathe.orders.sales-orders.v1"
@@ -19,6 +19,12 @@ class _DocumentChanged(DomainEvent):
     number: str
     change: str  # what happened: created, updated, submitted, approved, received, closed, ...
     document: dict[str, Any]  # the document as GET answers it, after the change
+    # Added for the audit trail: the top-level fields of ``document`` that differ from the
+    # document's previous event, and their old values (a value too large to travel is named in
+    # ``changed`` only). Empty for a creation, and for the first change of a document announced
+    # before this field existed.
+    changed: list[str] = Field(default_factory=list)
+    previous: dict[str, Any] = Field(default_factory=dict)
 
 
 class PurchaseOrderChangedEvent(_DocumentChanged):

@@ -1,5 +1,6 @@
 """Every table of the orders service, for Alembic (declared on `tables.Base`)."""
 
+from lathe_orders.announcements import AnnouncedDocument
 from lathe_orders.documents import DocumentChange
 from lathe_orders.erp.models import ErpConflict
 from lathe_orders.numbering import DocumentSequence
@@ -12,6 +13,7 @@ from lathe_orders.tables import Base, plumbing
 from lathe_orders.work_orders.models import WorkOrder
 
 __all__ = [
+    "AnnouncedDocument",
     "Base",
     "DocumentChange",
     "DocumentSequence",

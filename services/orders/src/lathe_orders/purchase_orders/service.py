@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lathe_orders.announcements import changes_since_announced
 from lathe_orders.documents import DocumentChange, check_if_match
 from lathe_orders.fulfilment import check_quantity_not_below_done, receipt_state
 from lathe_orders.lifecycles import PURCHASE_ORDER, PurchaseOrderStatus, check_cancellable, check_close_reason
@@ -335,9 +336,11 @@ class PurchaseOrders(Repository[PurchaseOrder]):
     async def announce(self, order: PurchaseOrder, change: str) -> None:
         """The order's full state, as GET answers it, in the outbox of this transaction."""
         document = order_read(order).model_dump(mode="json")
-        await outbox.add(
-            self.session, PurchaseOrderChangedEvent(id=order.id, number=order.number, change=change, document=document)
+        changed, previous = await changes_since_announced(self.session, "PO", order.id, document)
+        event = PurchaseOrderChangedEvent(
+            id=order.id, number=order.number, change=change, document=document, changed=changed, previous=previous
         )
+        await outbox.add(self.session, event)
 
     async def _saved(self, order: PurchaseOrder, change: str) -> PurchaseOrder:
         order.version += 1

@@ -15,6 +15,7 @@ from lathe_contracts.orders import SalesOrderChangedEvent
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lathe_orders.announcements import changes_since_announced
 from lathe_orders.fulfilment import LineMovements
 from lathe_orders.lifecycles import SalesOrderStatus, WorkOrderStatus
 from lathe_orders.money import round_to
@@ -174,10 +175,12 @@ async def announce(
 ) -> SalesOrderRead:
     """``SalesOrderChangedEvent`` with the order as GET now answers it, in the change's transaction."""
     document = document or await read_order(session, order)
+    body = document.model_dump(mode="json")
+    changed, previous = await changes_since_announced(session, "SO", order.id, body)
     await outbox.add(
         session,
         SalesOrderChangedEvent(
-            id=order.id, number=order.number, change=change, document=document.model_dump(mode="json")
+            id=order.id, number=order.number, change=change, document=body, changed=changed, previous=previous
         ),
     )
     return document

@@ -12,6 +12,7 @@ from lathe_contracts.orders import WorkOrderChangedEvent
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lathe_orders.announcements import changes_since_announced
 from lathe_orders.settings import settings
 from lathe_orders.tables import plumbing
 from lathe_orders.work_orders.models import WorkOrder
@@ -45,6 +46,8 @@ async def announce(
     await session.flush()
     today = today or await today_at_plant(session)
     document = WorkOrderRead.of(wo, today).model_dump(mode="json")
-    await outbox.add(
-        session, WorkOrderChangedEvent(id=wo.id, number=wo.number, change=change, document=document), *facts
+    changed, previous = await changes_since_announced(session, "WO", wo.id, document)
+    event = WorkOrderChangedEvent(
+        id=wo.id, number=wo.number, change=change, document=document, changed=changed, previous=previous
     )
+    await outbox.add(session, event, *facts)
