@@ -19,13 +19,15 @@ from lathe_analytics.stream.endpoints import STREAM_PATH
 from lathe_analytics.stream.endpoints import router as stream_router
 from lathe_analytics.stream.lifecycle import StreamLifecycle
 from lathe_analytics.tables import plumbing
+from lathe_analytics.traveler_reports.consumer import traveler_reports_read_model
+from lathe_analytics.traveler_reports.endpoints import router as traveler_reports_router
 
 audit_partitions = PartitionMaintenance(settings.audit_partition_months_ahead)
 stream_lifecycle = StreamLifecycle(settings)
 
 # Read models: each gives its live consumer, and `python -m lathe_analytics rebuild` replays it from
 # the topics' beginning into fresh tables (lathe_analytics.read_models).
-READ_MODELS = (floor_read_model, spc_read_model)
+READ_MODELS = (floor_read_model, spc_read_model, traveler_reports_read_model)
 CONSUMERS = [audit_consumer, *(model.consumer() for model in READ_MODELS), stream_consumer]
 
 # Business metrics on /metrics, read from the floor read model (and the groups' lag from Kafka).
@@ -53,7 +55,7 @@ definition = ServiceDefinition(
     name="analytics",
     settings=settings,
     tables=plumbing,
-    routers=[audit_router, floor_router, spc_router, stream_router],
+    routers=[audit_router, floor_router, spc_router, stream_router, traveler_reports_router],
     consumers=CONSUMERS,
     events=events_in(analytics_events),
     description=description or "",

@@ -80,6 +80,8 @@ class FloorLot(Base):
 
 class FloorUnit(Base):
     __tablename__ = "floor_units"
+    # Traveler completion adds up the units of each open LOT (traveler_reports.reads).
+    __table_args__ = (Index("ix_floor_units_lot", "lot_id"),)
 
     serial_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     serial_number: Mapped[str | None] = mapped_column(Text)
