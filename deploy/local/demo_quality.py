@@ -126,5 +126,7 @@ def load_demo_quality(gateway: str, admin: str, quality: str, quality_password: 
     )
     return (
         f"{PCB_MODEL} revisions A and B (LOT {lot['lot_number']} keeps A); NCRs for {failed[0]} (REWORK, signed "
-        f"by demo-quality) and {failed[1]} (open): {gateway}/api/v1/nonconformances"
+        f"by demo-quality) and {failed[1]} (open): {gateway}/api/v1/nonconformances\n"
+        f"                     traveler {gateway}/api/v1/lots/{lot['lot_number']}/traveler.pdf, "
+        f"labels .../labels?format=pdf"
     )

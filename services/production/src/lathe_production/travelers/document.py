@@ -37,6 +37,8 @@ _GRID = TableStyle(
     [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        # Plain strings in cells (numbers) would be in reportlab's 10 pt: the body's size instead.
+        ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 7),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -88,7 +90,8 @@ def render_traveler(traveler: TravelerRead, *, unit_numbers: list[str] | None = 
 
 def _head(traveler: TravelerRead, width: float) -> list:
     lot = traveler.lot
-    barcode = code128.Code128(lot.lot_number, barWidth=0.4 * mm, barHeight=14 * mm, humanReadable=True)
+    # The number is the title beside it: reportlab's human-readable line overlapped the bars.
+    barcode = code128.Code128(lot.lot_number, barWidth=0.4 * mm, barHeight=14 * mm, humanReadable=False)
     title = [_p(f"{lot.traveler_type or 'Production'} traveler", _H1), _p(lot.lot_number, _H2)]
     top = Table([[title, barcode]], colWidths=[width - barcode.width - 4, barcode.width + 4])
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
@@ -186,8 +189,8 @@ def _quality(traveler: TravelerRead) -> list:
                 _p(n.serial_number, _SMALL),
                 _p(f"{n.step_no} {n.process_code}", _SMALL),
                 _p(", ".join(n.defect_codes) or "—", _SMALL),
-                n.status.value,
-                n.disposition.value if n.disposition else "—",
+                _p(n.status.value, _SMALL),
+                _p(n.disposition.value if n.disposition else "—", _SMALL),
                 _p(_when(n.opened_at), _SMALL),
             ]
             for n in ncrs.items
