@@ -20,6 +20,7 @@ import pytest
 from lathe_common.testing import eventually
 
 from .conftest import OFFSET_LIMITS, Catalog, bearer
+from .quality_kit import QualityLine
 
 pytestmark = pytest.mark.e2e
 
@@ -150,7 +151,8 @@ async def test_steps_reach_every_floor_endpoint_with_their_numbers(gateway, staf
         4,
         3,
     )
-    assert (bucket["units_passed"], bucket["units_failed"], bucket["units_completed"]) == (1, 1, 2)
+    # Unit 2's failure awaits its disposition: counted as a failure, not as finished.
+    assert (bucket["units_passed"], bucket["units_failed"], bucket["units_completed"]) == (1, 1, 1)
     by_shift = await _get(gateway, viewer, "production-stats", group_by="shift")
     assert len(by_shift["buckets"]) == 14 and {b["shift"] for b in by_shift["buckets"]} == {"DAY", "NIGHT"}
 
@@ -158,7 +160,7 @@ async def test_steps_reach_every_floor_endpoint_with_their_numbers(gateway, staf
     wip = {w["process_code"]: w["units"] for w in realtime["wip_by_process"]}
     assert (wip.get(floor.marking), wip.get(floor.inspection)) == (1, 1)  # unit 4 waits at marking, 3 at inspection
     lot = next(x for x in realtime["active_lots"] if x["lot_id"] == floor.lot["id"])
-    assert (lot["status"], lot["units"], lot["units_finished"], lot["progress_percent"]) == ("IN_PROGRESS", 4, 2, 50.0)
+    assert (lot["status"], lot["units"], lot["units_finished"], lot["progress_percent"]) == ("IN_PROGRESS", 4, 1, 25.0)
     assert realtime["throughput_last_hour"]["executions"] >= 6 and realtime["active_lot_count"] >= 1
     assert isinstance(realtime["alerts"], list)
 
@@ -166,6 +168,40 @@ async def test_steps_reach_every_floor_endpoint_with_their_numbers(gateway, staf
     assert set(dashboard) >= {"lot_statistics", "serial_statistics", "quality_metrics", "process_performance"}
     assert dashboard["process_performance"]["total_executions"] >= 6
     assert dashboard["lot_statistics"]["active_lots"] >= 1 and dashboard["serial_statistics"]["total_serials"] >= 4
+
+
+async def test_dispositions_finish_failed_units_once_in_the_floor_figures(gateway, accounts, staff):
+    """A unit failed at inspection and scrapped by its disposition counts as scrapped; one failed at
+    the routing's last step and used as is counts as passed; each failure stays counted as one."""
+    line = await QualityLine.build(gateway, accounts)
+    viewer = staff["viewer"]
+    _, (scrapped, used) = await line.lot(2)
+    await line.fail_inspection(scrapped)
+    for process in line.processes[:2]:
+        assert (await line.step(used, process)).status_code == 201
+    assert (await line.step(used, line.packing, result="FAIL")).json()["serial_status"] == "FAILED"
+
+    async def model_output(**wanted: int) -> dict | None:
+        stats = await _get(gateway, viewer, "production-stats", group_by="model")
+        bucket = next((b for b in stats["buckets"] if b["model_code"] == line.model), None)
+        return bucket if bucket and all(bucket[k] == n for k, n in wanted.items()) else None
+
+    failed = await eventually(lambda: model_output(units_failed=2), timeout=30)
+    assert (failed["units_passed"], failed["units_scrapped"], failed["units_completed"]) == (0, 0, 0)
+    before = (await _get(gateway, viewer, "dashboard"))["serial_statistics"]
+
+    scrap = await line.dispose((await line.open_ncr(scrapped))["id"], "SCRAP", meaning="rejected")
+    assert scrap.status_code == 200, scrap.text
+    use = await line.dispose((await line.open_ncr(used))["id"], "USE_AS_IS", reason="cosmetic only")
+    assert use.status_code == 200 and use.json()["unit_status"] == "PASSED", use.text
+
+    done = await eventually(lambda: model_output(units_scrapped=1, units_passed=1), timeout=30)
+    assert (done["units_started"], done["units_failed"], done["units_completed"]) == (2, 2, 2)
+    # The same batch moved the counts by status (other tests only ever add to these two).
+    after = (await _get(gateway, viewer, "dashboard"))["serial_statistics"]
+    assert after["scrapped"] >= before["scrapped"] + 1 and after["passed"] >= before["passed"] + 1
+    days = await _get(gateway, viewer, "production-stats", group_by="day")
+    assert days["totals"]["units_completed"] == days["totals"]["units_passed"] + days["totals"]["units_scrapped"]
 
 
 async def test_every_list_comes_as_csv(gateway, staff, floor):

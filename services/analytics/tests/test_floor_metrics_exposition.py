@@ -64,7 +64,7 @@ def test_every_figure_has_its_metric_and_labels():
         wip={"P1": 4, "P2": 0},
         statuses={("unit", "IN_PROGRESS"): 4, ("lot", "IN_PROGRESS"): 1},
         first_passes_today={"P1": (3, 4)},
-        units_finished_today={("M1", "PASSED"): 3, ("M1", "FAILED"): 1},
+        units_finished_today={("M1", "PASSED"): 3, ("M1", "FAILED"): 2, ("M1", "SCRAPPED"): 1},
         newest_step_at=NOW - timedelta(minutes=1),
         group_lag={"analytics.floor": 12},
     )
@@ -88,7 +88,7 @@ def test_every_figure_has_its_metric_and_labels():
     assert value("lathe_floor_units", status="IN_PROGRESS") == 4
     assert value("lathe_floor_lots", status="IN_PROGRESS") == 1
     assert value("lathe_floor_today_first_pass_yield_ratio", process="P1") == 0.75
-    assert value("lathe_floor_today_yield_ratio", model="M1") == 0.75
+    assert value("lathe_floor_today_yield_ratio", model="M1") == 0.75  # 3 of 4 finished: failures await dispositions
     assert value("lathe_floor_newest_step_timestamp_seconds") == (NOW - timedelta(minutes=1)).timestamp()
     assert value("lathe_floor_metrics_refreshed_timestamp_seconds") == NOW.timestamp()
     assert value("lathe_consumer_group_lag", service="analytics", consumer="analytics.floor") == 12

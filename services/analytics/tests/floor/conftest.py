@@ -2,7 +2,9 @@
 
 ``simulate`` makes processes, a product model, LOTs and their units, runs each unit along the
 routing (PASS, FAIL or REWORK at random, with production's rework limit; some units stop half way
-or never start) and records what a correct read model must show (``Expected``). ``interleave``
+or never start), decides most failures' nonconformances (REWORK, SCRAP or USE_AS_IS: a
+``serial.status-changed`` on the unit's stream, between its steps) and records what a correct read
+model must show (``Expected``). ``interleave``
 merges the streams the way Kafka may deliver them: each partition's order kept (a unit's steps, a
 LOT's own events), any order across them.
 """
@@ -22,6 +24,7 @@ from lathe_contracts.production import (
     ProcessDefinedEvent,
     ProductModelDefinedEvent,
     SerialsCreatedEvent,
+    SerialStatusChangedEvent,
     StepRecordedEvent,
 )
 
@@ -36,6 +39,9 @@ class Expected:
     first_attempts: Counter = field(default_factory=Counter)  # process code -> units
     first_passes: Counter = field(default_factory=Counter)
     unit_status: Counter = field(default_factory=Counter)  # status -> units
+    # What production-stats counts: PASSED and SCRAPPED once per unit, FAILED per failure.
+    outcomes: Counter = field(default_factory=Counter)
+    dispositions: Counter = field(default_factory=Counter)  # disposition -> how many were decided
     lot_status: Counter = field(default_factory=Counter)
     wip: Counter = field(default_factory=Counter)  # routing position -> units waiting there
     defects: Counter = field(default_factory=Counter)  # defect code -> occurrences
@@ -72,6 +78,16 @@ def _next(result: str, step_no: int, steps: int, reworks: int) -> tuple[str, int
     if reworks >= MAX_REWORKS:
         return "SCRAPPED", reworks
     return "IN_PROGRESS", reworks + 1
+
+
+def _disposed(disposition: str, failed_step: int, steps: int, reworks: int) -> tuple[str, int, int]:
+    """production's nonconformances.rules.decide: the unit's status, routing steps completed and
+    rework count after the disposition of a FAIL at ``failed_step``."""
+    if disposition == "SCRAP" or (disposition == "REWORK" and reworks >= MAX_REWORKS):
+        return "SCRAPPED", failed_step - 1, reworks
+    if disposition == "REWORK":
+        return "IN_PROGRESS", failed_step - 1, reworks + 1
+    return ("PASSED" if failed_step >= steps else "IN_PROGRESS"), failed_step, reworks
 
 
 def simulate(
@@ -201,13 +217,42 @@ def simulate(
                     attempted.add(position)
                     expected.first_attempts[code] += 1
                     expected.first_passes[code] += result == "PASS"
+                if status in ("FAILED", "PASSED", "SCRAPPED"):
+                    expected.outcomes[status] += 1
                 if result == "PASS" and status == "IN_PROGRESS":
                     position += 1
+                if status == "FAILED":
+                    disposition = rng.choice(["REWORK", "REWORK", "SCRAP", "USE_AS_IS", "USE_AS_IS", None])
+                    if disposition is not None:  # None: still awaiting its disposition
+                        clock += timedelta(minutes=rng.randint(1, 90))
+                        before = status
+                        status, completed, reworks = _disposed(disposition, position, steps, reworks)
+                        changed = SerialStatusChangedEvent(
+                            serial_id=serial_id,
+                            serial_number=serial_number,
+                            lot_id=lot_id,
+                            lot_number=lot_number,
+                            model_code=model_code,
+                            work_order_number=None,
+                            previous_status=before,
+                            serial_status=status,
+                            rework_count=reworks,
+                            current_step=completed,
+                            cause="disposition",
+                            nonconformance_id=uuid.UUID(int=rng.getrandbits(128)),
+                            disposition=disposition,
+                            code="rework_exhausted" if disposition == "REWORK" and status == "SCRAPPED" else None,
+                        )
+                        streams[f"unit:{serial_id}"].append(envelope(changed, clock))
+                        expected.dispositions[disposition] += 1
+                        if status in ("PASSED", "SCRAPPED"):
+                            expected.outcomes[status] += 1
+                        position = completed + 1
                 done += 1
             expected.unit_status[status] += 1
             if status in ("CREATED", "IN_PROGRESS"):
                 expected.wip[position] += 1
-            else:
+            elif status in ("PASSED", "SCRAPPED"):  # a FAILED unit awaits its disposition: not finished
                 finished += 1
         if finished == units_per_lot:
             moved = LotStatusChangedEvent(

@@ -3,6 +3,7 @@ and the same sums however the events are batched or interleaved."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections import Counter
@@ -12,13 +13,14 @@ from decimal import Decimal
 import pytest
 from lathe_analytics.floor.buckets import PlantClock
 from lathe_analytics.floor.decoding import StepView
-from lathe_analytics.floor.facts import MEASURES, FactsBuilder, StepInput, Transition, transitions
+from lathe_analytics.floor.facts import MEASURES, FactsBuilder, StatusChange, StepInput, Transition, transitions
 from lathe_contracts.production import (
     LotCreatedEvent,
     LotStatusChangedEvent,
     ProcessDefinedEvent,
     ProductModelDefinedEvent,
     SerialsCreatedEvent,
+    SerialStatusChangedEvent,
     StepRecordedEvent,
 )
 
@@ -51,8 +53,11 @@ class Totals:
             builder.lot_moved(LotStatusChangedEvent.model_validate(e.data), e.time)
         for e in by_kind.get(SerialsCreatedEvent.event_type, []):
             builder.serials_created(SerialsCreatedEvent.model_validate(e.data), e.time)
-        for e in by_kind.get(StepRecordedEvent.event_type, []):
-            builder.step_recorded(StepInput.of(StepView.model_validate(e.data)))
+        for e in envelopes:  # a unit's steps and status changes together, in arrival order (as the projector)
+            if e.type == StepRecordedEvent.event_type:
+                builder.step_recorded(StepInput.of(StepView.model_validate(e.data)))
+            elif e.type == SerialStatusChangedEvent.event_type:
+                builder.status_changed(StatusChange.of(SerialStatusChangedEvent.model_validate(e.data), e.time))
         facts = builder.facts
         for key, m in facts.step_days.items():
             for name in MEASURES:
@@ -115,6 +120,12 @@ def test_the_sums_are_what_the_plant_did(seed):
         if key[0] == "defects":
             defects[key[1][3]] += n
     assert defects == expected.defects
+    outcomes: Counter = Counter()
+    for status, name in (("PASSED", "units_passed"), ("FAILED", "units_failed"), ("SCRAPPED", "units_scrapped")):
+        outcomes[status] = sum(n for key, n in s.items() if key[0] == "output" and key[2] == name)
+    assert +outcomes == +expected.outcomes
+    finished = sum(n for key, n in s.items() if key[0] == "lot" and key[2] == "units_finished")
+    assert finished == expected.unit_status["PASSED"] + expected.unit_status["SCRAPPED"]
 
 
 def _process_ids(plant) -> list[uuid.UUID]:
@@ -175,7 +186,8 @@ def test_a_reworked_step_is_one_first_attempt_and_not_a_first_pass():
     assert (final.status, final.waiting_step, final.rework_count) == ("FAILED", None, 1)
     output = builder.facts.output[date(2026, 1, 5), "DAY", "M"]
     assert (output["units_started"], output["units_failed"]) == (1, 1)
-    assert builder.facts.lots[str(uuid.UUID(int=99))].units_finished == 1
+    # FAILED awaits its nonconformance's disposition: not finished (production's LOT does not count it)
+    assert str(uuid.UUID(int=99)) not in builder.facts.lots  # nothing to add to its LOT
     assert builder.facts.stepped_units[str(unit)].furthest_step == 3
 
 
@@ -299,3 +311,113 @@ def test_events_the_model_needs_first_are_in_the_plant():
     plant = simulate(1)
     kinds = {e.type for events in plant.streams.values() for e in events}
     assert ProductModelDefinedEvent.event_type in kinds and ProcessDefinedEvent.event_type in kinds
+
+
+def _changed(serial_id, status, current_step, *, rework_count=0, disposition="SCRAP", at=None):
+    event = SerialStatusChangedEvent(
+        serial_id=serial_id,
+        serial_number="L-1-0001",
+        lot_id=uuid.UUID(int=99),
+        lot_number="L-1",
+        model_code="M",
+        work_order_number=None,
+        previous_status="FAILED",
+        serial_status=status,
+        rework_count=rework_count,
+        current_step=current_step,
+        cause="disposition",
+        nonconformance_id=uuid.uuid4(),
+        disposition=disposition,
+        code=None,
+    )
+    return StatusChange.of(event, at or datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
+
+
+def _outcomes(builder, day, shift="DAY"):
+    output = builder.facts.output.get((day, shift, "M"), Counter())
+    return output["units_passed"], output["units_failed"], output["units_scrapped"]
+
+
+def test_a_scrap_disposition_finishes_the_failed_unit_once_on_the_day_it_was_decided():
+    unit = uuid.uuid4()
+    builder = FactsBuilder(CLOCK, {}, {})
+    builder.step_recorded(_step(unit, 1, "PASS", "IN_PROGRESS"))
+    builder.step_recorded(_step(unit, 2, "FAIL", "FAILED", at="2026-01-05T08:10:00+00:00"))
+    builder.status_changed(_changed(unit, "SCRAPPED", 1))  # the next day, 10:00 in Berlin
+    assert _outcomes(builder, date(2026, 1, 5)) == (0, 1, 0)  # the failure, on its day
+    assert _outcomes(builder, date(2026, 1, 6)) == (0, 0, 1)  # the scrap, on its own
+    lot = builder.facts.lots[str(uuid.UUID(int=99))]
+    assert (lot.units_finished, lot.units_passed) == (1, 0)
+    row = builder.facts.stepped_units[str(unit)]
+    assert (row.status, row.waiting_step, row.furthest_step) == ("SCRAPPED", None, 2)
+    # A disposition is no step: executions and the hour's finished units (steps only) are unchanged.
+    assert sum(c["units_finished"] for c in builder.facts.minutes.values()) == 0
+    assert sum(m.executions for m in builder.facts.step_days.values()) == 2
+
+
+def test_a_rework_disposition_sends_the_unit_back_to_the_failed_step_unfinished():
+    unit = uuid.uuid4()
+    builder = FactsBuilder(CLOCK, {str(unit): 1}, {})  # passed step 1 in an earlier batch
+    builder.step_recorded(_step(unit, 2, "FAIL", "FAILED"))
+    builder.status_changed(_changed(unit, "IN_PROGRESS", 1, rework_count=1, disposition="REWORK"))
+    row = builder.facts.stepped_units[str(unit)]
+    assert (row.status, row.waiting_step, row.rework_count) == ("IN_PROGRESS", 2, 1)
+    builder.step_recorded(_step(unit, 2, "PASS", "IN_PROGRESS", rework_count=1, at="2026-01-06T10:00:00+00:00"))
+    second = builder.facts.step_totals[str(uuid.UUID(int=2)), "M"]
+    assert (second.executions, second.first_attempts, second.first_passes) == (2, 1, 0)  # the repeat is no first
+    assert builder.facts.stepped_units[str(unit)].waiting_step == 3
+    assert _outcomes(builder, date(2026, 1, 5)) == (0, 1, 0) and _outcomes(builder, date(2026, 1, 6)) == (0, 0, 0)
+    assert str(uuid.UUID(int=99)) not in builder.facts.lots  # nothing to add to its LOT
+
+
+def test_use_as_is_passes_the_unit_at_its_last_step_and_moves_it_on_before():
+    last, middle = uuid.uuid4(), uuid.uuid4()
+    builder = FactsBuilder(CLOCK, {str(last): 2, str(middle): 1}, {})  # earlier batches: their steps
+    builder.step_recorded(_step(last, 3, "FAIL", "FAILED"))
+    builder.status_changed(_changed(last, "PASSED", 3, disposition="USE_AS_IS"))
+    builder.step_recorded(_step(middle, 2, "FAIL", "FAILED"))
+    builder.status_changed(_changed(middle, "IN_PROGRESS", 2, disposition="USE_AS_IS"))
+    assert _outcomes(builder, date(2026, 1, 5)) == (0, 2, 0)
+    assert _outcomes(builder, date(2026, 1, 6)) == (1, 0, 0)  # only the last step's deviation passes a unit
+    lot = builder.facts.lots[str(uuid.UUID(int=99))]
+    assert (lot.units_finished, lot.units_passed) == (1, 1)
+    rows = builder.facts.stepped_units
+    assert (rows[str(last)].status, rows[str(last)].waiting_step) == ("PASSED", None)
+    assert (rows[str(middle)].status, rows[str(middle)].waiting_step) == ("IN_PROGRESS", 3)  # on past step 2
+
+
+def test_a_status_change_alone_in_a_batch_keeps_the_units_furthest_step_and_buckets_by_its_time():
+    unit = uuid.uuid4()
+    builder = FactsBuilder(CLOCK, {str(unit): 2}, {})
+    night = datetime(2026, 1, 6, 1, 0, tzinfo=UTC)  # 02:00 in Berlin: the night shift of the 5th
+    builder.status_changed(_changed(unit, "SCRAPPED", 1, at=night))
+    assert _outcomes(builder, date(2026, 1, 5), "NIGHT") == (0, 0, 1)
+    assert builder.facts.stepped_units[str(unit)].furthest_step == 2
+    assert builder.facts.output[date(2026, 1, 5), "NIGHT", "M"]["units_started"] == 0
+
+
+def test_a_change_that_does_not_finish_the_unit_again_is_not_counted_again():
+    """PASSED or SCRAPPED already (data written by hand, a replayed history): no second count."""
+    unit = uuid.uuid4()
+    builder = FactsBuilder(CLOCK, {str(unit): 2}, {})
+    change = dataclasses.replace(_changed(unit, "SCRAPPED", 1), previous_status="PASSED")
+    builder.status_changed(change)
+    assert _outcomes(builder, date(2026, 1, 6)) == (0, 0, 0)
+    assert str(uuid.UUID(int=99)) not in builder.facts.lots
+    assert builder.facts.stepped_units[str(unit)].status == "SCRAPPED"
+
+
+def test_status_counts_and_wip_move_by_a_dispositions_transition():
+    moves = [
+        Transition("unit", "IN_PROGRESS", "FAILED", "M", "M", 2, None),  # failed at step 2
+        Transition("unit", "FAILED", "IN_PROGRESS", "M", "M", None, 2),  # REWORK: back at step 2
+        Transition("unit", "FAILED", "SCRAPPED", "M", "M", None, None),  # SCRAP of another one
+    ]
+    statuses, wip = transitions(moves)
+    assert {k: v for k, v in statuses.items() if v} == {("unit", "FAILED"): -1, ("unit", "SCRAPPED"): 1}
+    assert {k: v for k, v in wip.items() if v} == {}
+
+
+def test_the_plant_decides_dispositions_of_every_kind():
+    plant = simulate(1, lots=4, units_per_lot=12)
+    assert set(plant.expected.dispositions) == {"REWORK", "SCRAP", "USE_AS_IS"}

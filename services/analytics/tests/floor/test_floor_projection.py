@@ -12,6 +12,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,15 +22,22 @@ from lathe_analytics.floor.buckets import PlantClock
 from lathe_analytics.floor.cycle_bins import ALPHA, nearest_rank
 from lathe_analytics.floor.models import FLOOR_TABLES
 from lathe_analytics.floor.projector import floor_read_model
+from lathe_analytics.floor.schemas import GroupBy
 from lathe_analytics.read_models.models import ReadModelSkip, ReadModelState
 from lathe_analytics.tables import SCHEMA, plumbing
 from lathe_common.consumers import Backoff, ConsumerRuntime
 from lathe_common.db import create_engine, create_session_factory
 from lathe_common.events import Envelope
+from lathe_contracts.production import (
+    LotCreatedEvent,
+    SerialsCreatedEvent,
+    SerialStatusChangedEvent,
+    StepRecordedEvent,
+)
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import batches, interleave, simulate
+from .conftest import batches, envelope, interleave, simulate
 
 pytestmark = pytest.mark.integration
 
@@ -132,8 +140,8 @@ async def test_batches_interleavings_and_redeliveries_give_the_same_tables(sandb
         if rng.random() < 0.3:  # a redelivery of something already handled, as after a crash
             await pieces.deliver(rng.choice(delivered))
     one_by_one = await sandboxes()
-    for envelope in interleave(plant.streams, rng):
-        await one_by_one.deliver([envelope])
+    for event in interleave(plant.streams, rng):
+        await one_by_one.deliver([event])
     expected = await whole.tables()
     assert sum(len(rows) for rows in expected.values()) > 50
     assert await pieces.tables() == expected
@@ -141,9 +149,9 @@ async def test_batches_interleavings_and_redeliveries_give_the_same_tables(sandb
 
 
 async def test_the_answers_match_what_the_plant_did(sandboxes):
-    plant = simulate(5, lots=5, units_per_lot=10)
+    plant = simulate(10, lots=5, units_per_lot=10)  # dispositions of every kind, failures still undecided
     sandbox = await sandboxes()
-    rng = random.Random(5)
+    rng = random.Random(10)
     for batch in batches(interleave(plant.streams, rng), rng, 40):
         await sandbox.deliver(batch)
     expected = plant.expected
@@ -179,8 +187,20 @@ async def test_the_answers_match_what_the_plant_did(sandboxes):
             plant.process_codes[position - 1]: n for position, n in expected.wip.items() if n
         }
         dashboard = await reads_summary.dashboard(session, clock, plant_now)
+        assert set(expected.dispositions) == {"REWORK", "SCRAP", "USE_AS_IS"}  # the plant decided some of each
         assert dashboard.serial_statistics.passed == expected.unit_status["PASSED"]
         assert dashboard.serial_statistics.in_progress == expected.unit_status["IN_PROGRESS"]
+        assert dashboard.serial_statistics.failed == expected.unit_status["FAILED"]  # awaiting their dispositions
+        assert dashboard.serial_statistics.scrapped == expected.unit_status["SCRAPPED"]
+        totals = (await reads_summary.production_stats(session, first, last, GroupBy.MODEL)).totals
+        assert (totals.units_passed, totals.units_failed, totals.units_scrapped) == (
+            expected.outcomes["PASSED"],
+            expected.outcomes["FAILED"],
+            expected.outcomes["SCRAPPED"],
+        )
+        assert totals.units_completed == expected.unit_status["PASSED"] + expected.unit_status["SCRAPPED"]
+        lots = await reads_summary.active_lots(session, 100)
+        assert all(lot.units_finished <= lot.units for lot in lots)
         assert dashboard.serial_statistics.total_serials == sum(expected.unit_status.values())
         assert dashboard.lot_statistics.total_lots == 5
         assert (
@@ -191,3 +211,141 @@ async def test_the_answers_match_what_the_plant_did(sandboxes):
 
 def _latest(plant):
     return max(e.time for events in plant.streams.values() for e in events)
+
+
+def _unit_events(lot_id, model):
+    """Hand-made events of a two-step routing: a unit's steps and dispositions, as production sends them,
+    each ``day`` (of January 2026) at 08:00 plus ``minute``."""
+
+    def at(day: int, minute: int) -> datetime:
+        return datetime(2026, 1, day, 8, tzinfo=UTC) + timedelta(minutes=minute)
+
+    def step(unit, no: int, result: str, status: str, day: int, minute: int, reworks: int = 0) -> Envelope:
+        moment = at(day, minute)
+        return envelope(
+            StepRecordedEvent(
+                id=uuid.uuid4(),
+                subject_id=unit[0],
+                message_id=None,
+                process_id=uuid.UUID(int=no),
+                process_code=f"DISP_P{no}",
+                level="SERIAL",
+                step_no=no,
+                lot_id=lot_id,
+                lot_number="DISP-L",
+                model_code=model,
+                work_order_number=None,
+                serial_id=unit[0],
+                serial_number=unit[1],
+                result=result,
+                reported_result=result,
+                measurements={},
+                violations=[],
+                defect_codes=[] if result == "PASS" else ["BRIDGE"],
+                operator="kim",
+                equipment_id=None,
+                started_at=None,
+                completed_at=moment.isoformat(),
+                cycle_time_seconds=30.0,
+                serial_status=status,
+                rework_count=reworks,
+            ),
+            moment,
+        )
+
+    def disposed(unit, disposition: str, status: str, completed: int, day: int, minute: int, reworks: int = 0):
+        changed = SerialStatusChangedEvent(
+            serial_id=unit[0],
+            serial_number=unit[1],
+            lot_id=lot_id,
+            lot_number="DISP-L",
+            model_code=model,
+            work_order_number=None,
+            previous_status="FAILED",
+            serial_status=status,
+            rework_count=reworks,
+            current_step=completed,
+            cause="disposition",
+            nonconformance_id=uuid.uuid4(),
+            disposition=disposition,
+            code=None,
+        )
+        return envelope(changed, at(day, minute))
+
+    return step, disposed
+
+
+async def test_dispositions_move_units_statuses_wip_and_output_once(sandboxes):
+    sandbox = await sandboxes()
+    lot_id, model = uuid.uuid4(), f"DISP-{uuid.uuid4().hex[:6]}"
+    scrapped, used, reworked = ((uuid.uuid4(), f"DISP-L-{n}") for n in range(3))
+    start = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    created = [
+        envelope(
+            LotCreatedEvent(
+                id=lot_id,
+                lot_number="DISP-L",
+                product_model_id=uuid.uuid4(),
+                model_code=model,
+                work_order_number=None,
+                target_quantity=3,
+                shift="DAY",
+                production_date="2026-01-05",
+                status="CREATED",
+            ),
+            start,
+        ),
+        envelope(
+            SerialsCreatedEvent(
+                lot_id=lot_id,
+                lot_number="DISP-L",
+                work_order_number=None,
+                model_code=model,
+                serials=[{"id": str(i), "serial_number": s} for i, s in (scrapped, used, reworked)],
+            ),
+            start,
+        ),
+    ]
+    step, disposed = _unit_events(lot_id, model)
+    failures = [  # on the 5th
+        step(scrapped, 1, "PASS", "IN_PROGRESS", 5, 0),
+        step(scrapped, 2, "FAIL", "FAILED", 5, 5),
+        step(used, 1, "PASS", "IN_PROGRESS", 5, 10),
+        step(used, 2, "FAIL", "FAILED", 5, 15),  # the routing's last step
+    ]
+    await sandbox.deliver(created + failures)
+    decided = [  # on the 6th
+        disposed(scrapped, "SCRAP", "SCRAPPED", 1, 6, 0),
+        disposed(used, "USE_AS_IS", "PASSED", 2, 6, 5),
+        # One batch: failed, sent back to step 1, passed it: the three in their order.
+        step(reworked, 1, "FAIL", "FAILED", 6, 10),
+        disposed(reworked, "REWORK", "IN_PROGRESS", 0, 6, 15, reworks=1),
+        step(reworked, 1, "PASS", "IN_PROGRESS", 6, 20, reworks=1),
+    ]
+    await sandbox.deliver(decided)
+    await sandbox.deliver(decided[:2])  # a redelivery: the inbox discards it
+    tables = await sandbox.tables()
+    units = {row[1]: (row[4], row[5], row[6], row[7]) for row in tables["floor_units"]}
+    assert units == {  # status, rework count, furthest step, waiting step
+        scrapped[1]: ("SCRAPPED", "0", "2", "None"),
+        used[1]: ("PASSED", "0", "2", "None"),
+        reworked[1]: ("IN_PROGRESS", "1", "1", "2"),
+    }
+    assert [r for r in tables["floor_status_counts"] if r[0] == "unit"] == [
+        ("unit", "IN_PROGRESS", "1"),
+        ("unit", "PASSED", "1"),
+        ("unit", "SCRAPPED", "1"),
+    ]  # FAILED back at zero: no row (see _zero)
+    assert tables["floor_wip"] == [(model, "2", "1")]
+    async with sandbox.sessions() as session:
+        stats = await reads_summary.production_stats(session, date(2026, 1, 5), date(2026, 1, 6), GroupBy.DAY)
+        dashboard = await reads_summary.dashboard(session, PlantClock("UTC"), datetime(2026, 1, 6, 12, tzinfo=UTC))
+        (lot,) = await reads_summary.active_lots(session, 10)
+    first, second = stats.buckets
+    # The failures on their day, each unit finished once on the day its disposition was decided.
+    assert (first.units_failed, first.units_passed, first.units_scrapped, first.units_completed) == (2, 0, 0, 0)
+    assert (second.units_failed, second.units_passed, second.units_scrapped, second.units_completed) == (1, 1, 1, 2)
+    assert (stats.totals.units_started, stats.totals.units_completed) == (3, 2)
+    serials = dashboard.serial_statistics
+    assert (serials.in_progress, serials.passed, serials.failed, serials.scrapped) == (1, 1, 0, 1)
+    assert (lot.units_finished, lot.units_passed, lot.progress_percent) == (2, 1, 66.67)

@@ -6,7 +6,16 @@ whatever order the topics interleave. Two orders are assumed, and the partitioni
 them: a unit's steps arrive in order (key: the unit), and a LOT's creation precedes its status
 changes (key: the LOT). A step is the unit's first attempt at its routing step when that step
 number is beyond the furthest the unit had reached (a rework repeats the same number), which is
-what first-pass yield counts; the unit's first step ever starts it.
+what first-pass yield counts; the unit's first step ever starts it. A unit's status also changes
+without a step, by a disposition of its nonconformance (``serial.status-changed``, on the unit's
+partition too): it is applied with the unit's steps, in the order they arrived.
+
+Unit outcomes per day, shift and model: a unit is finished for good (``DONE``) when a step or a
+disposition makes it PASSED or SCRAPPED, counted then and once (``units_passed``,
+``units_scrapped``; a LOT's ``units_finished`` likewise). FAILED is not finished: it waits for its
+disposition, which sends it back, scraps it or lets it go on. ``units_failed`` counts failures as
+they happen (each step that left a unit FAILED, on its day), never taken back, so every sum is only
+ever added to; a failed unit later scrapped or passed by its disposition counts there as well.
 
 Counts by status and work in progress are not sums of events but counts of the LOT and unit rows
 in each state: the rows are written first, each write returns the state it replaced, and the
@@ -24,14 +33,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from lathe_contracts.production import LotCreatedEvent, LotStatusChangedEvent, SerialsCreatedEvent
+from lathe_contracts.production import (
+    LotCreatedEvent,
+    LotStatusChangedEvent,
+    SerialsCreatedEvent,
+    SerialStatusChangedEvent,
+)
 
 from lathe_analytics.floor.buckets import Bucket, PlantClock, minute_of
 from lathe_analytics.floor.cycle_bins import bin_of
 from lathe_analytics.floor.decoding import StepView, canonical_uuid
 
 V = TypeVar("V")
-FINISHED = frozenset({"PASSED", "FAILED", "SCRAPPED"})
+DONE = frozenset({"PASSED", "SCRAPPED"})  # final: what a LOT's finished units and units completed count
+OPEN_UNIT_STATUSES = frozenset({"CREATED", "IN_PROGRESS"})  # waiting at a routing step
 OPEN_LOT_STATUSES = ("CREATED", "IN_PROGRESS")
 NO_OPERATOR = ""  # key columns cannot be null: a step without an operator is counted under ""
 UNKNOWN_MODEL = ""  # a unit created by an event that predates model_code, its LOT not seen yet
@@ -120,6 +135,37 @@ class StepInput:
             completed_at=e.completed(),
             cycle_seconds=cycle,
             defect_codes=tuple(e.defect_codes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A unit's status changed without a step (``serial.status-changed``: a disposition)."""
+
+    serial_id: str
+    serial_number: str
+    lot_id: str
+    lot_number: str
+    model_code: str
+    previous_status: str
+    serial_status: str
+    rework_count: int
+    current_step: int  # routing steps the unit has completed
+    at: datetime  # when it changed: the event's time
+
+    @classmethod
+    def of(cls, e: SerialStatusChangedEvent, at: datetime) -> StatusChange:
+        return cls(
+            serial_id=str(e.serial_id),
+            serial_number=e.serial_number,
+            lot_id=str(e.lot_id),
+            lot_number=e.lot_number,
+            model_code=e.model_code,
+            previous_status=e.previous_status,
+            serial_status=e.serial_status,
+            rework_count=e.rework_count,
+            current_step=e.current_step,
+            at=at,
         )
 
 
@@ -308,7 +354,7 @@ class FactsBuilder:
         minute["executions"] += 1
         if outcome := _RESULT_FIELD.get(step.result):
             minute[outcome] += 1
-        if step.serial_status in FINISHED:
+        if step.serial_status in DONE:  # a disposition has no process: its finish counts per day only
             minute["units_finished"] += 1
         if step.cycle_seconds is not None:
             index = bin_of(float(step.cycle_seconds))
@@ -333,13 +379,10 @@ class FactsBuilder:
         output = self._output(bucket, step.model_code)
         if furthest == 0:
             output["units_started"] += 1
-        if status in _UNIT_OUTCOME:
+        if status in _UNIT_OUTCOME:  # FAILED too: a failure as it happens
             output[_UNIT_OUTCOME[status]] += 1
-            lot = self._lot(step.lot_id)
-            lot.units_finished += 1
-            lot.units_passed += status == "PASSED"
-            lot.lot_number = lot.lot_number or step.lot_number
-            lot.model_code = lot.model_code or step.model_code
+        if status in DONE:
+            self._finished(step.lot_id, step.lot_number, step.model_code, status)
         self.furthest[serial_id] = max(furthest, number)
         facts.stepped_units[serial_id] = UnitRow(
             serial_id,
@@ -352,3 +395,31 @@ class FactsBuilder:
             waiting,
         )
         return first_attempt
+
+    def status_changed(self, change: StatusChange) -> None:
+        """A unit's status changed without a step: its row (where it waits now), and, when the
+        change finishes it, the output of the change's bucket and its LOT's progress."""
+        status = change.serial_status
+        if status in DONE and change.previous_status not in DONE:
+            self._output(change.at, change.model_code)[_UNIT_OUTCOME[status]] += 1
+            self._finished(change.lot_id, change.lot_number, change.model_code, status)
+        furthest = self.furthest[change.serial_id] = max(self.furthest.get(change.serial_id, 0), change.current_step)
+        # Sent back to the failed step or on to the next: either way the step after those completed.
+        waiting = change.current_step + 1 if status in OPEN_UNIT_STATUSES else None
+        self.facts.stepped_units[change.serial_id] = UnitRow(
+            change.serial_id,
+            change.serial_number,
+            change.lot_id,
+            change.model_code,
+            status,
+            change.rework_count,
+            furthest,
+            waiting,
+        )
+
+    def _finished(self, lot_id: str, lot_number: str, model_code: str, status: str) -> None:
+        lot = self._lot(lot_id)
+        lot.units_finished += 1
+        lot.units_passed += status == "PASSED"
+        lot.lot_number = lot.lot_number or lot_number
+        lot.model_code = lot.model_code or model_code

@@ -4,7 +4,9 @@ One call handles a fetched batch of every topic it reads: events are validated b
 things the batch needs from before it are read in two statements (the furthest routing step of
 its units, the model of its LOTs), ``facts`` computes what the batch adds in memory, and
 ``writes`` stores it with one statement per table. A body that does not fit its type is refused
-alone (``invalid_event``, dead-lettered by the runtime); types it does not read are skipped.
+alone (``invalid_event``, dead-lettered by the runtime); types it does not read are skipped. A
+unit's steps and its status changes (dispositions) share its partition and are applied together,
+in the order they arrived.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lathe_contracts.production import (
     ProductModelChangedEvent,
     ProductModelDefinedEvent,
     SerialsCreatedEvent,
+    SerialStatusChangedEvent,
     StepRecordedEvent,
 )
 from pydantic import ValidationError
@@ -35,8 +38,8 @@ from sqlalchemy import Text, Uuid, any_, bindparam, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lathe_analytics.floor.decoding import RawEvent, StepView, canonical_uuid, decoder
-from lathe_analytics.floor.facts import FactsBuilder, StepInput
+from lathe_analytics.floor.decoding import SMALLINT, RawEvent, StepView, canonical_uuid, decoder
+from lathe_analytics.floor.facts import FactsBuilder, StatusChange, StepInput
 from lathe_analytics.floor.models import FLOOR_TABLES, FloorLot, FloorProcess, FloorProductModel, FloorUnit
 from lathe_analytics.floor.plant import CLOCK
 from lathe_analytics.floor.writes import write_facts
@@ -53,6 +56,7 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     LotStatusChangedEvent,
     SerialsCreatedEvent,
     StepRecordedEvent,
+    SerialStatusChangedEvent,
 )
 _BY_TYPE = {event.event_type: event for event in EVENTS}
 
@@ -66,7 +70,9 @@ class _Batch:
         self.lots_created: list[tuple[LotCreatedEvent, datetime]] = []
         self.lots_moved: list[tuple[LotStatusChangedEvent, datetime]] = []
         self.serials: list[tuple[SerialsCreatedEvent, datetime]] = []
-        self.steps: list[StepInput] = []
+        # A unit's steps and status changes, interleaved as they arrived (a disposition between two
+        # steps of a unit lands between them).
+        self.unit_events: list[StepInput | StatusChange] = []
 
     def add(self, event: Any, at: datetime) -> None:
         if isinstance(event, ProcessDefinedEvent):  # defined or changed: the last one describes it
@@ -79,8 +85,10 @@ class _Batch:
             self.lots_moved.append((event, at))
         elif isinstance(event, SerialsCreatedEvent):
             self.serials.append((event, at))
+        elif isinstance(event, SerialStatusChangedEvent):
+            self.unit_events.append(StatusChange.of(event, at))
         else:
-            self.steps.append(event)
+            self.unit_events.append(event)
 
 
 _INT32 = 2**31
@@ -100,6 +108,10 @@ def _fits(event: Any) -> Any:
             for name in names:
                 if not -_INT32 <= getattr(event, name) < _INT32:
                     raise ValueError(f"{name} is beyond a 32-bit integer")
+    if isinstance(event, SerialStatusChangedEvent):  # kept as smallint, like a step's
+        for name in ("rework_count", "current_step"):
+            if not 0 <= getattr(event, name) <= SMALLINT:
+                raise ValueError(f"{name} is out of range 0-{SMALLINT}")
     if isinstance(event, SerialsCreatedEvent):
         for unit in event.serials:
             canonical_uuid(str(unit.get("id")))
@@ -133,7 +145,7 @@ async def apply(session: AsyncSession, events: list[RawEvent | None]) -> list[La
         except InvalidInput as refused:
             outcomes[n] = refused
     await _write_catalog(session, batch)
-    furthest = await _furthest_steps(session, {s.serial_id for s in batch.steps if s.serial_id is not None})
+    furthest = await _furthest_steps(session, {u.serial_id for u in batch.unit_events if u.serial_id is not None})
     lot_models = await _lot_models(
         session,
         {str(e.id) for e, _ in batch.lots_moved} | {str(e.lot_id) for e, _ in batch.serials if not e.model_code},
@@ -145,10 +157,13 @@ async def apply(session: AsyncSession, events: list[RawEvent | None]) -> list[La
         builder.lot_moved(moved, at)
     for serials, at in batch.serials:
         builder.serials_created(serials, at)
-    for n, step in enumerate(batch.steps):
+    for n, unit_event in enumerate(batch.unit_events):
         if n % _SLICE == _SLICE - 1:
             await asyncio.sleep(0)
-        builder.step_recorded(step)
+        if isinstance(unit_event, StatusChange):
+            builder.status_changed(unit_event)
+        else:
+            builder.step_recorded(unit_event)
     await write_facts(session, builder.facts)
     return outcomes
 

@@ -29,7 +29,8 @@ from lathe_analytics.floor.models import (
     FloorStepTotal,
 )
 
-# The output columns of a unit's final status (``facts._UNIT_OUTCOME``), by that status.
+# The output columns of a unit's outcomes (``facts._UNIT_OUTCOME``), by status: PASSED and SCRAPPED are
+# final (once per unit), FAILED counts failures as they happen (each waits for a disposition).
 UNIT_OUTCOMES = {"PASSED": "units_passed", "FAILED": "units_failed", "SCRAPPED": "units_scrapped"}
 
 
@@ -105,7 +106,7 @@ def _days(query: Select[Any], day: Any, since: date | None, before: date | None)
 
 
 async def unit_outcomes(session: AsyncSession, since: date | None, before: date | None) -> dict[tuple[str, str], int]:
-    """Units that finished on the production days in ``[since, before)``: (model, final status) -> units."""
+    """Unit outcomes on the production days in ``[since, before)``: (model, status) -> units (see UNIT_OUTCOMES)."""
     o = FloorOutputDay.__table__
     sums = [func.sum(o.c[column]).label(status) for status, column in UNIT_OUTCOMES.items()]
     rows = await session.execute(_days(select(o.c.model_code, *sums).group_by(o.c.model_code), o.c.day, since, before))

@@ -133,7 +133,8 @@ async def dashboard(session: AsyncSession, clock: PlantClock, now: datetime) -> 
 
 
 def _counts(row: dict[str, int]) -> dict[str, int]:
-    finished = row["units_passed"] + row["units_failed"] + row["units_scrapped"]
+    # Finished for good, each unit once; units_failed counts failures, which wait for a disposition.
+    finished = row["units_passed"] + row["units_scrapped"]
     return {**{name: row[name] for name in OUTPUT_FIELDS}, "units_completed": finished}
 
 

@@ -41,7 +41,7 @@ class SerialStatistics(BaseModel):
     serials_today: int = Field(description="created this production day")
     in_progress: int
     passed: int
-    failed: int
+    failed: int = Field(description="FAILED now: awaiting their nonconformance's disposition")
     scrapped: int
 
 
@@ -74,10 +74,12 @@ class OutputCounts(BaseModel):
     lots_completed: int = 0
     units_created: int = 0
     units_started: int = 0
-    units_completed: int = Field(0, description="finished: passed + failed + scrapped")
-    units_passed: int = 0
-    units_failed: int = 0
-    units_scrapped: int = 0
+    units_completed: int = Field(0, description="finished for good, each unit once: passed + scrapped")
+    units_passed: int = Field(0, description="units a step or a disposition (USE_AS_IS) passed")
+    units_failed: int = Field(
+        0, description="failures as they happen: steps that left a unit FAILED, awaiting its disposition"
+    )
+    units_scrapped: int = Field(0, description="units a step (rework limit) or a disposition scrapped")
 
 
 class OutputBucket(OutputCounts):

@@ -3,7 +3,8 @@
 Aggregates are ``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`` (``add_up``), so a row
 ends with the same sums whatever the batches were. Projections follow the rule of every consumer
 of production's topics: a LOT's or a unit's creation never overwrites what a step already wrote
-(the creation may arrive later, from another topic), a step always updates the unit.
+(the creation may arrive later, from another topic), a step or a status change (a disposition)
+always updates the unit.
 """
 
 from __future__ import annotations
@@ -178,8 +179,9 @@ _UNIT_STATE = (
 
 
 async def _write_units(session: AsyncSession, facts: FloorFacts) -> list[Transition]:
-    """Creations insert (never overwrite a row a step made), steps upsert; each returns the row's
-    state before (NULL: a new row) and after."""
+    """Creations insert (never overwrite a row a step made), steps and status changes upsert (the
+    unit as the batch's last of them left it); each returns the row's state before (NULL: a new
+    row) and after."""
     moves: list[Transition] = []
     created = sorted(facts.created_units.values(), key=lambda u: str(u.serial_id))
     for start in range(0, len(created), 5000):

@@ -100,7 +100,8 @@ def families(figures: FloorFigures) -> list[Metric]:
 
     finished = CounterMetricFamily(
         "lathe_floor_units_finished_total",
-        "Units that finished, all time, by product model and final status (PASSED, FAILED, SCRAPPED)",
+        "Units that finished, all time, by product model and status: PASSED and SCRAPPED once per unit (by a step "
+        "or a disposition); FAILED counts failures as they happen (awaiting a disposition, not final)",
         labels=["model", "status"],
     )
     for (model, status), n in sorted(figures.units_finished.items()):
@@ -139,14 +140,15 @@ def families(figures: FloorFigures) -> list[Metric]:
 
     yield_today = GaugeMetricFamily(
         "lathe_floor_today_yield_ratio",
-        "Units passed / units finished in the current production day (0-1), by product model",
+        "Units passed / units finished for good (PASSED + SCRAPPED) in the current production day (0-1), by model",
         labels=["model"],
     )
     by_model: dict[str, dict[str, int]] = {}
     for (model, status), n in figures.units_finished_today.items():
         by_model.setdefault(model, {})[status] = n
     for model, counts in sorted(by_model.items()):
-        if (ratio := _ratio(counts.get("PASSED", 0), sum(counts.values()))) is not None:
+        passed = counts.get("PASSED", 0)
+        if (ratio := _ratio(passed, passed + counts.get("SCRAPPED", 0))) is not None:
             yield_today.add_metric([model], ratio)
 
     answer: list[Metric] = [executions, attempts, first_passes, cycle_time, finished, defects, wip, units, lots]
