@@ -82,6 +82,9 @@ INVALID_CURSOR = ProblemCode(422, "invalid_cursor", "the cursor is not one this 
 CONCURRENT_CHANGE = ProblemCode(409, "conflict", "a concurrent change conflicts with this one: retry")
 OVERLOADED = ProblemCode(503, "overloaded", "the service is at capacity: retry after `Retry-After` seconds")
 INTERNAL_ERROR = ProblemCode(500, "internal_error", "an unexpected error, logged with the request id")
+# A route whose path parameter has a form (`{id:uuid}`, so that a literal sibling such as
+# /holds/by-component is not also read as an id) answers other values as a path it does not have.
+PATH_NOT_FOUND = ProblemCode(404, "not_found", "nothing is at this path: the id is not of its form (a uuid)")
 # Declared by the routes that announce events (a state change and its event commit together).
 EVENT_TOO_LARGE = ProblemCode(
     422, EVENT_TOO_LARGE_CODE, "the change would announce an event larger than the service may publish; nothing changed"

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 from lathe_common.auth import CurrentPrincipal, requires
 from lathe_common.db import SessionDep
 from lathe_common.keyset import CursorDep, CursorPage
-from lathe_common.problem_docs import EVENT_TOO_LARGE, problems
+from lathe_common.problem_docs import EVENT_TOO_LARGE, PATH_NOT_FOUND, problems
 from lathe_common.signatures import SignatureVerifier, signature_verifier
 
 from lathe_production.holds.rules import HoldState
@@ -144,8 +144,14 @@ async def list_holds(
     return found.answer(await holds.read(found.rows), page.limit)
 
 
+# Only a uuid is a hold's id: "/holds/by-component" is not a hold to GET (its OPTIONS and 405
+# answers must not offer GET), and another value is a path that is not there.
 @router.get(
-    "/{hold_id}", response_model=HoldRead, dependencies=READ, summary="A hold", responses=problems(HOLD_NOT_FOUND)
+    "/{hold_id:uuid}",
+    response_model=HoldRead,
+    dependencies=READ,
+    summary="A hold",
+    responses=problems(HOLD_NOT_FOUND, PATH_NOT_FOUND),
 )
 async def get_hold(hold_id: uuid.UUID, session: SessionDep) -> HoldRead:
     holds = Holds(session, settings)
