@@ -7,15 +7,14 @@ lists, ``&list=`` picks one).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from lathe_common.auth import requires
-from lathe_common.csv_export import FormatParam, ListFormat, csv_response
+from lathe_common.csv_export import FormatParam, ListFormat
 from lathe_common.db import SessionDep
 from lathe_common.problem_docs import problems
 from lathe_common.schema_rules import IsoDate
@@ -37,12 +36,12 @@ from lathe_analytics.floor.schemas import (
     QualityMetrics,
     RealtimeStatus,
 )
+from lathe_analytics.list_answers import Days, rows_as_csv
 from lathe_analytics.spc.alerts import latest_alerts
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[requires("analytics:read")])
 
 LATEST_ALERTS = 20
-Days = Annotated[int, Query(ge=1, le=366, description="the last N production days, today included")]
 
 
 class QualityList(StrEnum):
@@ -56,30 +55,6 @@ class RealtimeList(StrEnum):
     ACTIVE_LOTS = "active_lots"
     WIP = "wip_by_process"
     LATEST = "latest_executions"
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    return value
-
-
-def _csv(items: Sequence[BaseModel], model: type[BaseModel], filename: str) -> StreamingResponse:
-    columns = [name for name, field in model.model_fields.items() if not _nested(field.annotation)]
-
-    async def rows() -> AsyncIterator[list[Any]]:
-        for item in items:
-            yield [_cell(getattr(item, column)) for column in columns]
-
-    return csv_response(columns, rows(), filename=filename)
-
-
-def _nested(annotation: Any) -> bool:
-    """A field that holds rows of its own (a model's steps): left out of its CSV."""
-    args = get_args(annotation)
-    return (
-        get_origin(annotation) is list and bool(args) and isinstance(args[0], type) and issubclass(args[0], BaseModel)
-    )
 
 
 def _row_type(answer: type[BaseModel], field: str) -> type[BaseModel]:
@@ -109,7 +84,7 @@ async def get_production_stats(
     first, last = reads_summary.checked_range(date_from, date_to, CLOCK, datetime.now(UTC))
     stats = await reads_summary.production_stats(session, first, last, group_by)
     if format is ListFormat.CSV:
-        return _csv(stats.buckets, OutputBucket, "production-stats.csv")
+        return rows_as_csv(stats.buckets, OutputBucket, "production-stats.csv")
     return stats
 
 
@@ -128,7 +103,7 @@ async def get_process_performance(
     window = CLOCK.window(days) if days else None
     answer = await reads_quality.process_performance(session, window)
     if format is ListFormat.CSV:
-        return _csv(answer.processes, ProcessPerformanceRow, "process-performance.csv")
+        return rows_as_csv(answer.processes, ProcessPerformanceRow, "process-performance.csv")
     return answer
 
 
@@ -146,7 +121,9 @@ async def get_quality_metrics(
     first, last = CLOCK.window(days)
     answer = await reads_quality.quality_metrics(session, first, last)
     if format is ListFormat.CSV:
-        return _csv(getattr(answer, list.value), _row_type(QualityMetrics, list.value), f"quality-{list.value}.csv")
+        return rows_as_csv(
+            getattr(answer, list.value), _row_type(QualityMetrics, list.value), f"quality-{list.value}.csv"
+        )
     return answer
 
 
@@ -163,7 +140,7 @@ async def get_operator_performance(
     first, last = CLOCK.window(days)
     answer = await reads_quality.operator_performance(session, first, last)
     if format is ListFormat.CSV:
-        return _csv(answer.operators, OperatorRow, "operator-performance.csv")
+        return rows_as_csv(answer.operators, OperatorRow, "operator-performance.csv")
     return answer
 
 
@@ -190,5 +167,7 @@ async def get_realtime_status(
         alerts=await latest_alerts(session, LATEST_ALERTS),
     )
     if format is ListFormat.CSV:
-        return _csv(getattr(answer, list.value), _row_type(RealtimeStatus, list.value), f"realtime-{list.value}.csv")
+        return rows_as_csv(
+            getattr(answer, list.value), _row_type(RealtimeStatus, list.value), f"realtime-{list.value}.csv"
+        )
     return answer

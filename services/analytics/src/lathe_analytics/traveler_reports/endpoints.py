@@ -11,8 +11,8 @@ from lathe_common.auth import requires
 from lathe_common.csv_export import FormatParam, ListFormat
 from lathe_common.db import SessionDep
 
-from lathe_analytics.floor.endpoints import Days, _csv
 from lathe_analytics.floor.plant import CLOCK
+from lathe_analytics.list_answers import Days, rows_as_csv
 from lathe_analytics.traveler_reports import reads
 from lathe_analytics.traveler_reports.schemas import (
     CoatingStatusReport,
@@ -41,7 +41,7 @@ async def get_labor_efficiency(
     first, last = CLOCK.window(days)
     rows = await reads.labor_efficiency(session, first, last, group_by)
     if format is ListFormat.CSV:
-        return _csv(rows, LaborEfficiencyRow, f"labor-efficiency-by-{group_by.value}.csv")
+        return rows_as_csv(rows, LaborEfficiencyRow, f"labor-efficiency-by-{group_by.value}.csv")
     return LaborEfficiency(date_from=first, date_to=last, group_by=group_by, rows=rows)
 
 
@@ -59,7 +59,7 @@ async def get_coating_status(
     first, last = CLOCK.window(days)
     lots = await reads.coating_status(session, first, limit)
     if format is ListFormat.CSV:
-        return _csv(lots, CoatingStatusRow, "coating-status.csv")
+        return rows_as_csv(lots, CoatingStatusRow, "coating-status.csv")
     return CoatingStatusReport(date_from=first, date_to=last, lots=lots)
 
 
@@ -75,5 +75,5 @@ async def get_traveler_completion(
 ) -> TravelerCompletion | StreamingResponse:
     lots = await reads.traveler_completion(session, limit)
     if format is ListFormat.CSV:
-        return _csv(lots, TravelerRow, "traveler-completion.csv")
+        return rows_as_csv(lots, TravelerRow, "traveler-completion.csv")
     return TravelerCompletion(lots=lots)
