@@ -14,19 +14,18 @@ at the same time (as in service), sharing its one event loop and the machine's c
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import time
-import uuid
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from benchmarks.machine_flood import marking_message, marking_units, produce
 from benchmarks.report import Figure, Result
-from benchmarks.stack import ROOT, copy_units
+from benchmarks.stack import ROOT
 
 MESSAGES = int(os.environ.get("BENCH_CATCHUP_MESSAGES", "50000"))
 UNITS_PER_LOT = 1_000
@@ -46,40 +45,9 @@ async def _record_backlog(dsn: str, bootstrap: str) -> None:
     """Units, their machine messages, and production recording them all (analytics stopped)."""
     conn = await asyncpg.connect(dsn)
     try:
-        code = f"BENCH-CATCHUP-{uuid.uuid4().hex[:6]}"
-        numbers = [f"{code}-U{n:06d}" for n in range(MESSAGES)]
-        model_id, lots, _ = await copy_units(
-            conn,
-            model_code=code,
-            model_name="Catch-up bench",
-            lot_numbers=[f"{code}-{n:03d}" for n in range(-(-MESSAGES // UNITS_PER_LOT))],
-            units_per_lot=UNITS_PER_LOT,
-            serial_numbers=numbers,
-            lot_status="CREATED",
-        )
-        await conn.execute(
-            "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
-            "SELECT $1, 1, id FROM production.processes WHERE process_code = 'P01_LASER_MARKING'",
-            model_id,
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024)
-        await producer.start()
-        try:
-            futures = []
-            for serial in numbers:
-                body = {
-                    "message_id": str(uuid.uuid4()),
-                    "serial_number": serial,
-                    "process_code": "P01_LASER_MARKING",
-                    "result": "PASS",
-                    "operator": "bench",
-                    "started_at": "2026-11-22T08:00:00Z",
-                    "completed_at": "2026-11-22T08:00:30Z",
-                }
-                futures.append(await producer.send(MACHINE_TOPIC, json.dumps(body).encode(), key=serial.encode()))
-            await asyncio.gather(*futures)
-        finally:
-            await producer.stop()
+        numbers, lots = await marking_units(conn, "BENCH-CATCHUP", MESSAGES, model_name="Catch-up bench")
+        timed = {"started_at": "2026-11-22T08:00:00Z", "completed_at": "2026-11-22T08:00:30Z"}
+        await produce(bootstrap, (marking_message(n, **timed) for n in numbers))
         deadline = time.monotonic() + 1800
         while True:
             recorded = await conn.fetchval("SELECT count(*) FROM production.process_data WHERE lot_id = ANY($1)", lots)

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import time
 import uuid
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from benchmarks.machine_flood import marking_message, marking_units, produce, units_passed
 from benchmarks.report import Figure, Result
-from benchmarks.stack import admin_token, bench_gateway, copy_units, extra_process, percentile
+from benchmarks.stack import admin_token, bench_gateway, extra_process, percentile
 
 FLOOD = int(os.environ.get("BENCH_FRESHNESS_FLOOD", "60000"))
 # More analytics processes beside the stack's (replicas: each takes its share of every consumer
@@ -168,66 +168,6 @@ class Probes:
         return [self.seen[p] - self.committed[p] for p in processes]
 
 
-async def _flood_units(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        code = f"BENCH-FRESH-FLOOD-{uuid.uuid4().hex[:6]}"
-        numbers = [f"{code}-U{n:06d}" for n in range(FLOOD)]
-        model_id, _, _ = await copy_units(
-            conn,
-            model_code=code,
-            model_name="Freshness flood",
-            lot_numbers=[f"{code}-{n:03d}" for n in range(-(-FLOOD // UNITS_PER_LOT))],
-            units_per_lot=UNITS_PER_LOT,
-            serial_numbers=numbers,
-            lot_status="CREATED",
-        )
-        await conn.execute(
-            "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
-            "SELECT $1, 1, id FROM production.processes WHERE process_code = 'P01_LASER_MARKING'",
-            model_id,
-        )
-        return numbers
-    finally:
-        await conn.close()
-
-
-async def _produce(bootstrap: str, numbers: list[str]) -> float:
-    """The flood into the machine topic as fast as the producer sends; returns seconds."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        futures = []
-        for serial in numbers:
-            message = {
-                "message_id": str(uuid.uuid4()),
-                "serial_number": serial,
-                "process_code": "P01_LASER_MARKING",
-                "result": "PASS",
-                "measurements": {"marking_depth_mm": 0.05},
-                "operator": "bench",
-                "equipment_id": "B-1",
-            }
-            futures.append(await producer.send(MACHINE_TOPIC, json.dumps(message).encode(), key=serial.encode()))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
-
-
-async def _flood_recorded(dsn: str, prefix: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(
-            "SELECT count(*) FROM production.serials WHERE serial_number LIKE $1 AND status = 'PASSED'", f"{prefix}%"
-        )
-    finally:
-        await conn.close()
-
-
 async def _sample_backlogs(dsn: str, bootstrap: str, samples: list[dict], stop: asyncio.Event) -> None:
     """Every second: events waiting in production's outbox, and how far behind analytics' floor
     consumer is (where a probe's step waits)."""
@@ -263,21 +203,30 @@ async def _measure(gateway_url: str, headers: dict[str, str], dsn: str, bootstra
             process = await probes.launch()
             await probes.wait_seen(process)
             idle.append(process)
-        numbers = await _flood_units(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            numbers, _ = await marking_units(conn, "BENCH-FRESH-FLOOD", FLOOD, model_name="Freshness flood")
+        finally:
+            await conn.close()
         prefix = numbers[0].rsplit("-U", 1)[0]
         backlogs: list[dict] = []
         stop_sampling = asyncio.Event()
         sampling = asyncio.create_task(_sample_backlogs(dsn, bootstrap, backlogs, stop_sampling))
-        flooding = asyncio.create_task(_produce(bootstrap, numbers))
+        flooding = asyncio.create_task(
+            produce(
+                bootstrap,
+                (marking_message(n, measurements={"marking_depth_mm": 0.05}, equipment_id="B-1") for n in numbers),
+            )
+        )
         started = time.perf_counter()
         under_flood = []
         while len(under_flood) < FLOOD_PROBES:  # every half second, for as long as the flood is recorded
             under_flood.append(await probes.launch())
-            if flooding.done() and await _flood_recorded(dsn, prefix) >= FLOOD:
+            if flooding.done() and await units_passed(dsn, prefix) >= FLOOD:
                 break
             await asyncio.sleep(0.5)
         produce_seconds = await flooding
-        recorded = await _flood_recorded(dsn, prefix)
+        recorded = await units_passed(dsn, prefix)
         flood_seconds = time.perf_counter() - started
         stop_watching.set()
         await watching

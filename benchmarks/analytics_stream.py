@@ -31,11 +31,11 @@ import uuid
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from httpx_sse import aconnect_sse
 
+from benchmarks.machine_flood import marking_message, marking_units, produce, published_at, step_offsets, units_passed
 from benchmarks.report import Figure, Result
-from benchmarks.stack import admin_token, bench_gateway, copy_units, percentile
+from benchmarks.stack import admin_token, bench_gateway, percentile
 
 PORT = 18086
 STREAM = "/api/v1/analytics/stream"
@@ -44,7 +44,6 @@ IDLE_PROBES, FLOOD_PROBES = 25, 75  # the probe line has 100 units
 CLIENTS = int(os.environ.get("BENCH_STREAM_CLIENTS", "5"))
 UNITS_PER_LOT = 1_000
 MACHINE_TOPIC = "lathe.machine.process-data.v1"
-STEPS_TOPIC = "lathe.production.process-data.v1"  # production's step.recorded events
 
 
 class StreamProbe:
@@ -119,103 +118,6 @@ class StreamProbe:
         return max(self.arrived[step_id] - committed, 0.0)
 
 
-async def _flood_units(dsn: str) -> list[str]:
-    """Units of the flood's own, written with COPY, routed through the default laser marking."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        code = f"BENCH-STREAM-FLOOD-{uuid.uuid4().hex[:6]}"
-        numbers = [f"{code}-U{n:06d}" for n in range(FLOOD)]
-        model_id, _, _ = await copy_units(
-            conn,
-            model_code=code,
-            model_name="Stream flood",
-            lot_numbers=[f"{code}-{n:03d}" for n in range(-(-FLOOD // UNITS_PER_LOT))],
-            units_per_lot=UNITS_PER_LOT,
-            serial_numbers=numbers,
-            lot_status="CREATED",
-        )
-        await conn.execute(
-            "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
-            "SELECT $1, 1, id FROM production.processes WHERE process_code = 'P01_LASER_MARKING'",
-            model_id,
-        )
-        return numbers
-    finally:
-        await conn.close()
-
-
-async def _produce(bootstrap: str, numbers: list[str]) -> float:
-    """The flood into the machine topic as fast as the producer sends; returns seconds."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        sent = []
-        for serial in numbers:
-            message = {
-                "message_id": str(uuid.uuid4()),
-                "serial_number": serial,
-                "process_code": "P01_LASER_MARKING",
-                "result": "PASS",
-                "operator": "bench",
-                "equipment_id": "B-S",
-            }
-            sent.append(await producer.send(MACHINE_TOPIC, json.dumps(message).encode(), key=serial.encode()))
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
-
-
-async def _flood_recorded(dsn: str, prefix: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(
-            "SELECT count(*) FROM production.serials WHERE serial_number LIKE $1 AND status = 'PASSED'", f"{prefix}%"
-        )
-    finally:
-        await conn.close()
-
-
-async def _step_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    """Where production's step.recorded events end now: the flood's and the probes' come after."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        partitions = [TopicPartition(STEPS_TOPIC, n) for n in sorted(await producer.partitions_for(STEPS_TOPIC))]
-    finally:
-        await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        return await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-
-
-async def _published_at(bootstrap: str, since: dict[TopicPartition, int], keys: set[str]) -> dict[str, float]:
-    """When each probe unit's step.recorded reached Kafka (record timestamp, epoch seconds), by unit."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    found: dict[str, float] = {}
-    try:
-        consumer.assign(list(since))
-        for partition, offset in since.items():
-            consumer.seek(partition, offset)
-        ends = await consumer.end_offsets(list(since))
-        while any([await consumer.position(p) < end for p, end in ends.items()]):
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    if record.key and record.key.decode() in keys:
-                        found[record.key.decode()] = record.timestamp / 1000
-    finally:
-        await consumer.stop()
-    return found
-
-
 async def _stored_at(dsn: str, process: str) -> dict[str, float]:
     """When the stream's consumer began the batch that stored each probe step (epoch seconds)."""
     conn = await asyncpg.connect(dsn)
@@ -278,20 +180,26 @@ async def _measure(gateway_url: str, token: str, dsn: str, bootstrap: str) -> di
             await asyncio.sleep(1.0)  # every stream open
             await probe.once()  # warm
             idle = [await probe.once() for _ in range(IDLE_PROBES - 1)]
-            numbers = await _flood_units(dsn)
+            conn = await asyncpg.connect(dsn)
+            try:
+                numbers, _ = await marking_units(conn, "BENCH-STREAM-FLOOD", FLOOD, model_name="Stream flood")
+            finally:
+                await conn.close()
             prefix = numbers[0].rsplit("-U", 1)[0]
-            offsets = await _step_offsets(bootstrap)
+            offsets = await step_offsets(bootstrap)
             before_flood = set(probe.timeline)
-            flooding = asyncio.create_task(_produce(bootstrap, numbers))
+            flooding = asyncio.create_task(
+                produce(bootstrap, (marking_message(n, equipment_id="B-S") for n in numbers))
+            )
             started = time.perf_counter()
             under_flood: list[float] = []
             while len(under_flood) < FLOOD_PROBES:
                 under_flood.append(await probe.once())
-                if flooding.done() and await _flood_recorded(dsn, prefix) >= FLOOD:
+                if flooding.done() and await units_passed(dsn, prefix) >= FLOOD:
                     break
                 await asyncio.sleep(0.25)
             produce_seconds = await flooding
-            recorded = await _flood_recorded(dsn, prefix)
+            recorded = await units_passed(dsn, prefix)
             probing_seconds = time.perf_counter() - started
         finally:
             stop.set()
@@ -300,7 +208,7 @@ async def _measure(gateway_url: str, token: str, dsn: str, bootstrap: str) -> di
             following.cancel()
             await asyncio.gather(following, return_exceptions=True)
     flood_steps = [step_id for step_id in probe.timeline if step_id not in before_flood]
-    published = await _published_at(bootstrap, offsets, {probe.serials[s] for s in flood_steps})
+    published = await published_at(bootstrap, offsets, {probe.serials[s] for s in flood_steps})
     relay, consumer, delivery = _stages(probe, flood_steps, published, await _stored_at(dsn, probe.process))
     return {
         "reconnections": probe.reconnections,

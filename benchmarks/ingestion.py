@@ -24,8 +24,8 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
+from benchmarks.machine_flood import produce
 from benchmarks.report import Figure, Result
 from benchmarks.stack import ROOT, copy_units, extra_process
 
@@ -76,20 +76,6 @@ def _message(serial: str) -> dict:
         "started_at": "2026-11-22T08:00:00Z",
         "completed_at": "2026-11-22T08:00:30Z",
     }
-
-
-async def _produce(bootstrap: str, messages: list[dict]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(TOPIC, json.dumps(m).encode(), key=m["serial_number"].encode()) for m in messages
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 async def _copy_floor(conn: asyncpg.Connection, messages: list[dict], lot_of: dict[str, uuid.UUID]) -> float:
@@ -163,7 +149,7 @@ def run() -> Result:
             floor = await _copy_floor(conn, messages, lot_of)
         finally:
             await conn.close()
-        await _produce(bootstrap, messages)
+        await produce(bootstrap, messages, TOPIC)
         return lots, messages, floor
 
     _supervisor("stop", "apps:production", "apps:analytics")

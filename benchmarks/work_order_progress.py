@@ -23,7 +23,6 @@ of orders' batch transaction).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 import uuid
@@ -31,10 +30,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from benchmarks.machine_flood import produce, published_at, routed_units, step_offsets
 from benchmarks.report import Figure, Result
-from benchmarks.stack import admin_token, bench_gateway, copy_units, percentile
+from benchmarks.stack import admin_token, bench_gateway, percentile
 
 PORT = 18092
 UNITS = int(os.environ.get("BENCH_WO_PROGRESS_UNITS", "200"))
@@ -42,7 +41,6 @@ BACKLOG = int(os.environ.get("BENCH_WO_PROGRESS_BACKLOG", "60000"))
 UNITS_PER_LOT = 1_000
 POLL_SECONDS = 0.02
 TOPIC = "lathe.machine.process-data.v1"
-STEPS_TOPIC = "lathe.production.process-data.v1"  # production's step.recorded events
 
 
 def _message(serial: str, process: str) -> dict:
@@ -97,76 +95,6 @@ async def _released_work_order(client: httpx.AsyncClient, model: str) -> tuple[d
     raise SystemExit("production did not plan the work order's LOTs within 2 minutes")
 
 
-async def _backlog_units(conn: asyncpg.Connection, tag: str, process: str) -> tuple[list[uuid.UUID], list[str]]:
-    code = f"BENCH-WOB-{tag}"
-    numbers = [f"{code}-U{n:06d}" for n in range(BACKLOG)]
-    model_id, lots, _ = await copy_units(
-        conn,
-        model_code=code,
-        model_name="WO bench backlog",
-        lot_numbers=[f"{code}-{n:03d}" for n in range(-(-BACKLOG // UNITS_PER_LOT))],
-        units_per_lot=UNITS_PER_LOT,
-        serial_numbers=numbers,
-        lot_status="CREATED",
-    )
-    await conn.execute(
-        "INSERT INTO production.routing_steps (product_model_id, step_no, process_id) "
-        "SELECT $1, 1, id FROM production.processes WHERE process_code = $2",
-        model_id,
-        process,
-    )
-    return lots, numbers
-
-
-async def _produce(bootstrap: str, messages: list[dict]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        sent = [await producer.send(TOPIC, json.dumps(m).encode(), key=m["serial_number"].encode()) for m in messages]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
-async def _step_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    """Where production's step.recorded events end now: the run's events come after."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        partitions = [TopicPartition(STEPS_TOPIC, n) for n in sorted(await producer.partitions_for(STEPS_TOPIC))]
-    finally:
-        await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        return await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-
-
-async def _published_at(bootstrap: str, since: dict[TopicPartition, int], keys: set[str]) -> dict[str, float]:
-    """When each unit's step.recorded event reached Kafka (its record timestamp, epoch seconds)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    found: dict[str, float] = {}
-    try:
-        consumer.assign(list(since))
-        for partition, offset in since.items():
-            consumer.seek(partition, offset)
-        ends = await consumer.end_offsets(list(since))
-        while any([await consumer.position(p) < end for p, end in ends.items()]):
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    if record.key and record.key.decode() in keys:
-                        found[record.key.decode()] = record.timestamp / 1000
-    finally:
-        await consumer.stop()
-    return found
-
-
 async def _watch(client: httpx.AsyncClient, number: str) -> list[tuple[datetime, int]]:
     """Every change of quantity_good the API shows, with when it was first seen."""
     seen: list[tuple[datetime, int]] = []
@@ -192,7 +120,14 @@ async def _measure(dsn: str, gateway_url: str, headers: dict[str, str], bootstra
         wo, serials = await _released_work_order(client, model)
         conn = await asyncpg.connect(dsn)
         try:
-            backlog_lots, backlog = await _backlog_units(conn, tag, process)
+            backlog, backlog_lots = await routed_units(
+                conn,
+                f"BENCH-WOB-{tag}",
+                BACKLOG,
+                process=process,
+                units_per_lot=UNITS_PER_LOT,
+                model_name="WO bench backlog",
+            )
             every = max(len(backlog) // UNITS, 1)
             ours = iter(serials)
             messages = []
@@ -201,9 +136,9 @@ async def _measure(dsn: str, gateway_url: str, headers: dict[str, str], bootstra
                     messages.append(_message(unit, process))
                 messages.append(_message(serial, process))
             messages += [_message(unit, process) for unit in ours]  # any left: at the end
-            offsets = await _step_offsets(bootstrap)
+            offsets = await step_offsets(bootstrap)
             watcher = asyncio.create_task(_watch(client, wo["number"]))
-            await _produce(bootstrap, messages)
+            await produce(bootstrap, messages)
             seen = await watcher
             units = await conn.fetch(
                 "SELECT d.serial_id::text AS serial_id, d.recorded_at, u.updated_at AS projected_at "
@@ -224,7 +159,7 @@ async def _measure(dsn: str, gateway_url: str, headers: dict[str, str], bootstra
     for k, at in enumerate(recorded, start=1):
         shown = next(when for when, good in seen if good >= k)
         lags.append(max((shown - at).total_seconds(), 0.0))
-    published = await _published_at(bootstrap, offsets, {u["serial_id"] for u in units})
+    published = await published_at(bootstrap, offsets, {u["serial_id"] for u in units})
     relayed = [published[u["serial_id"]] - u["recorded_at"].timestamp() for u in units if u["serial_id"] in published]
     projected = [
         u["projected_at"].timestamp() - published[u["serial_id"]]
