@@ -90,6 +90,9 @@ def open_offline(url: str, *, proxy: str, profile: Path, net_log: Path) -> str:
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
         f"--proxy-server=http://{proxy}",  # loopback is never proxied; every other address is refused
         f"--log-net-log={net_log}",
+        # Swagger UI draws only what its window shows (the operations below it as one scrolls): a
+        # window tall enough for every operation drawn closed (some 50 pixels each) draws them all.
+        "--window-size=1280,30000",
         # Virtual time runs on while no request is pending: 15 s of it let Swagger UI load and render.
         "--virtual-time-budget=15000",
         "--dump-dom",
