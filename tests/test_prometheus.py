@@ -293,14 +293,13 @@ async def test_every_dashboard_query_returns_data_after_demo_traffic(prometheus,
             "rule 2 alerts": "sum(lathe_spc_alerts_total"
             + f'{{process="{line.inspection}",measurement="width_mm",rule="2"}})',
         }
-        # One evaluation time for all: queried one after the other at "now", a refresh landing
-        # between two queries showed marking PASS from before the second half beside the rest.
+        # One evaluation time for all, so that the figures are those of one scrape.
         at = time.time()
         values = {name: await prometheus.value(expr, at) for name, expr in figures.items()}
-        return values if values["inspection PASS"] == 25 and values["rule 2 alerts"] else None
+        seen.append(values)
+        return values == expected
 
-    seen = await eventually(the_line_as_metrics, timeout=90)
-    assert seen == {
+    expected = {
         "marking PASS": 29,
         "marking REWORK": 1,
         "marking FAIL": 1,
@@ -314,6 +313,13 @@ async def test_every_dashboard_query_returns_data_after_demo_traffic(prometheus,
         "marking FPY today": pytest.approx(28 / 30),
         "rule 2 alerts": 1,
     }
+    seen: list[dict] = []
+    # Until the figures are all there: on a busy machine a fresh CI stack's Prometheus once answered
+    # one series from an earlier scrape beside the others from the latest (the exposition was right).
+    try:
+        await eventually(the_line_as_metrics, timeout=120)
+    except AssertionError:
+        assert seen[-1] == expected
 
     queries = dashboard_queries()
 
