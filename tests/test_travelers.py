@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -127,6 +128,55 @@ async def built_lot(line: TravelerLine) -> tuple[dict, list[str]]:
         f"/api/v1/serials/{held}/hold", json={"reason": "suspect screws"}, headers=line.quality.headers
     )
     assert hold.status_code == 201, hold.text
+    now = datetime.now(UTC)
+
+    async def post(path: str, body: dict) -> None:
+        answer = await line.gateway.post(path, json=body, headers=line.engineer)
+        assert answer.status_code == 201, answer.text
+
+    def ago(minutes: int) -> str:
+        return (now - timedelta(minutes=minutes)).isoformat()
+
+    # Labor: 30 min setting up marking for the LOT, 12 min reworking the reworked unit's inspection.
+    await post(
+        "/api/v1/labor-entries",
+        {
+            "operator": "ana",
+            "lot": lot["lot_number"],
+            "process_code": marking,
+            "activity": "SETUP",
+            "started_at": ago(90),
+            "ended_at": ago(60),
+        },
+    )
+    await post(
+        "/api/v1/labor-entries",
+        {
+            "operator": "dan",
+            "serial_number": reworked,
+            "process_code": inspection,
+            "activity": "REWORK",
+            "started_at": ago(40),
+            "ended_at": ago(28),
+        },
+    )
+    # Coating at packing, one reading beyond its limits: the LOT's coating FAILED.
+    await post(
+        "/api/v1/coating-logs",
+        {
+            "lot": lot["id"],
+            "process_code": packing,
+            "coating_type": "acrylic",
+            "material_lot": "AC-7",
+            "thickness_readings_um": [30, 80],
+            "thickness_lower_um": 25,
+            "thickness_upper_um": 75,
+            "cure_temperature_c": 60,
+            "cure_minutes": 30,
+            "inspector": "ines",
+            "applied_at": ago(20),
+        },
+    )
     return lot, [done, failed, reworked, held]
 
 
@@ -167,8 +217,17 @@ async def test_the_traveler_counts_what_the_lot_went_through(line):
     ]
     holds = traveler["holds"]
     assert (holds["active"], holds["released"]) == (1, 0) and holds["items"][0]["serial_number"] == held
-    # Labor and coating are not part of the traveler yet; LOTs have no notes.
-    assert not {"labor", "coating", "notes"} & traveler.keys()
+    labor = traveler["labor"]
+    assert (labor["entries"], labor["minutes"]) == (2, "42.00")
+    assert [(t["process_code"], t["activity"], t["entries"], t["minutes"]) for t in labor["totals"]] == [
+        (marking, "SETUP", 1, "30.00"),
+        (inspection, "REWORK", 1, "12.00"),
+    ]
+    assert [e["operator"] for e in labor["items"]] == ["dan", "ana"]  # newest first
+    coating = traveler["coating"]
+    assert (coating["status"], coating["logs_total"]) == ("FAILED", 1)
+    assert [(c["process_code"], c["result"]) for c in coating["processes"]] == [(packing, "FAIL")]
+    assert "notes" not in traveler  # LOTs have no notes
     # By id as by number.
     assert (await line.get(f"/api/v1/lots/{lot['id']}/traveler")).json()["steps"] == traveler["steps"]
 
@@ -204,6 +263,8 @@ async def test_the_printed_traveler_reads_back_with_its_barcode(line, tmp_path):
     assert lot["lot_number"] in text
     assert all(name in text for name in line.names), text
     assert "Operator" in text and "Signature" in text and line.screw in text
+    assert re.search(r"Labor\s+2 entries, 42 minutes", text) and "SETUP" in text and "REWORK" in text
+    assert re.search(r"Coating\s+failed; logs: 1", text), text
     assert codes == [lot["lot_number"]]
 
     with_units = await line.get(f"/api/v1/lots/{lot['id']}/traveler.pdf", unit_qr="true")

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from lathe_production.coating.schemas import LotCoatingStatus, ProcessCoating
 from lathe_production.genealogy.bom_rules import Draw
 from lathe_production.travelers.document import render_traveler
 from lathe_production.travelers.rules import (
@@ -20,6 +21,8 @@ from lathe_production.travelers.rules import (
 )
 from lathe_production.travelers.schemas import (
     HoldsOfLot,
+    LaborOfLot,
+    LaborTotal,
     NonconformancesOfLot,
     StepRead,
     TravelerHeader,
@@ -162,6 +165,20 @@ def traveler(model_name: str = "Board <b>&amp;", steps: int = 3) -> TravelerRead
         unplanned_consumption=[],
         nonconformances=NonconformancesOfLot(open=0, closed=0, items=[]),
         holds=HoldsOfLot(active=0, released=0, items=[]),
+        labor=LaborOfLot(
+            entries=3,
+            minutes=Decimal("95.5"),
+            totals=[LaborTotal(process_code="P0", activity="SETUP", entries=3, minutes=Decimal("95.5"))],
+            items=[],
+        ),
+        coating=LotCoatingStatus(
+            lot_id=uuid.uuid4(),
+            lot_number=lot_number,
+            status="COATED",
+            processes=[ProcessCoating(process_code="P1", result="PASS", applied_at=T0, log_id=uuid.uuid4())],
+            logs_total=1,
+            logs=[],
+        ),
         generated_at=T0,
     )
 

@@ -81,7 +81,13 @@ def render_traveler(traveler: TravelerRead, *, unit_numbers: list[str] | None = 
         canvas.drawRightString(A4[0] - 12 * mm, 8 * mm, f"page {doc.page}")
         canvas.restoreState()
 
-    story: list = [*_head(traveler, width), *_steps(traveler), *_bom(traveler), *_quality(traveler)]
+    story: list = [
+        *_head(traveler, width),
+        *_steps(traveler),
+        *_bom(traveler),
+        *_quality(traveler),
+        *_labor_and_coating(traveler),
+    ]
     if unit_numbers is not None:
         story += _unit_codes(unit_numbers, more_units, lot.lot_number)
     document.build(story, onFirstPage=footer, onLaterPages=footer)
@@ -211,6 +217,28 @@ def _quality(traveler: TravelerRead) -> list:
             for h in holds.items
         ]
         table = Table(rows, colWidths=[w * mm for w in (44, 62, 40, 40)], repeatRows=1)
+        table.setStyle(_GRID)
+        story.append(table)
+    return story
+
+
+def _labor_and_coating(traveler: TravelerRead) -> list:
+    labor, coating = traveler.labor, traveler.coating
+    entries = f"{labor.entries} {'entry' if labor.entries == 1 else 'entries'}"
+    story: list = [_p("Labor", _H2), _p(f"{entries}, {plain(labor.minutes)} minutes.")]
+    if labor.totals:
+        rows = [["Process", "Activity", "Entries", "Minutes"]]
+        rows += [[_p(t.process_code, _SMALL), t.activity, str(t.entries), plain(t.minutes)] for t in labor.totals]
+        table = Table(rows, colWidths=[w * mm for w in (70, 40, 30, 30)], repeatRows=1)
+        table.setStyle(_GRID)
+        story.append(table)
+    story += [_p("Coating", _H2), _p(f"{coating.status.value.replace('_', ' ').lower()}; logs: {coating.logs_total}.")]
+    if coating.processes:
+        rows = [["Process", "Result of its latest log", "Applied"]]
+        rows += [
+            [_p(c.process_code, _SMALL), c.result.value, _p(_when(c.applied_at), _SMALL)] for c in coating.processes
+        ]
+        table = Table(rows, colWidths=[w * mm for w in (70, 50, 50)], repeatRows=1)
         table.setStyle(_GRID)
         story.append(table)
     return story

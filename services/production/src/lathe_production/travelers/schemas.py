@@ -7,7 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lathe_production.coating.schemas import LotCoatingStatus
 from lathe_production.holds.schemas import HoldRead
+from lathe_production.labor.schemas import LaborEntryRead
 from lathe_production.lots.rules import LotStatus, Shift
 from lathe_production.nonconformances.schemas import NonconformanceRead
 from lathe_production.product_models.schemas import TravelerType
@@ -102,9 +104,22 @@ class HoldsOfLot(BaseModel):
     items: list[HoldRead] = Field(description=f"the newest {MAX_LISTED_RECORDS}")
 
 
+class LaborTotal(BaseModel):
+    process_code: str
+    activity: str
+    entries: int
+    minutes: Decimal = Field(description="the entries' time added up")
+
+
+class LaborOfLot(BaseModel):
+    entries: int = Field(description="labor entries on the LOT and its units")
+    minutes: Decimal
+    totals: list[LaborTotal] = Field(description="by process and activity, in routing order")
+    items: list[LaborEntryRead] = Field(description=f"the newest {MAX_LISTED_RECORDS}")
+
+
 class TravelerRead(BaseModel):
-    """The job document of a LOT. Labor and coating records are not part of it yet: they will be
-    sections `labor` and `coating` of their own; LOTs carry no notes, so there is no `notes`."""
+    """The job document of a LOT. LOTs carry no notes, so there is no `notes` section."""
 
     lot: TravelerHeader
     unit_counts: dict[str, int] = Field(description="the LOT's units by status")
@@ -115,4 +130,6 @@ class TravelerRead(BaseModel):
     )
     nonconformances: NonconformancesOfLot
     holds: HoldsOfLot
+    labor: LaborOfLot
+    coating: LotCoatingStatus
     generated_at: datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from lathe_common.keyset import CursorParams
 from sqlalchemy import String, func, select
@@ -13,10 +14,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from lathe_production.coating.service import CoatingLogs
 from lathe_production.genealogy.bom_rules import Draw
 from lathe_production.genealogy.models import Component
 from lathe_production.holds.models import Hold
 from lathe_production.holds.service import Holds
+from lathe_production.labor.models import LaborEntry
+from lathe_production.labor.schemas import LaborEntryRead
+from lathe_production.labor.service import NEWEST_FIRST as LABOR_NEWEST_FIRST
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.service import Lots, Serials
 from lathe_production.nonconformances.models import Nonconformance
@@ -39,6 +44,8 @@ from lathe_production.travelers.rules import (
 from lathe_production.travelers.schemas import (
     BomLineRead,
     HoldsOfLot,
+    LaborOfLot,
+    LaborTotal,
     NonconformancesOfLot,
     StepRead,
     TravelerHeader,
@@ -98,7 +105,35 @@ class Travelers:
             unplanned_consumption=[UnplannedRead.model_validate(u) for u in unplanned],
             nonconformances=await self._nonconformances(lot),
             holds=await self._holds(lot),
+            labor=await self._labor(lot, routing),
+            coating=await CoatingLogs(self.session, self.settings).status_of(str(lot.id)),
             generated_at=datetime.now(UTC),
+        )
+
+    async def _labor(self, lot: Lot, routing: list[str]) -> LaborOfLot:
+        """Labor on the LOT and its units, added up by process and activity (routing order, then any
+        process off it), and the newest entries."""
+        seconds = func.sum(LaborEntry.duration_seconds)
+        sums = (
+            await self.session.execute(
+                select(LaborEntry.process_code, LaborEntry.activity, func.count(), seconds)
+                .where(LaborEntry.lot_id == lot.id)
+                .group_by(LaborEntry.process_code, LaborEntry.activity)
+            )
+        ).all()
+        order = {code: n for n, code in enumerate(routing)}
+        totals = [
+            LaborTotal(process_code=code, activity=activity, entries=n, minutes=round(total / 60, 2))
+            for code, activity, n, total in sorted(sums, key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
+        ]
+        newest = await self.session.scalars(
+            LABOR_NEWEST_FIRST.order(select(LaborEntry).where(LaborEntry.lot_id == lot.id)).limit(MAX_LISTED_RECORDS)
+        )
+        return LaborOfLot(
+            entries=sum(t.entries for t in totals),
+            minutes=round(sum((row[3] for row in sums), Decimal(0)) / 60, 2),
+            totals=totals,
+            items=[LaborEntryRead.model_validate(entry) for entry in newest],
         )
 
     async def _process_names(self, routing: list[str]) -> dict[str, str]:
