@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from lathe_analytics.floor.models import FLOOR_TABLES
 from lathe_analytics.floor.projector import floor_read_model
 from lathe_analytics.read_models.models import ReadModelSkip, ReadModelState
 from lathe_analytics.read_models.rebuild import Rebuild, RebuildRefused
+from lathe_analytics.read_models.testing import LiveConsumer, private_schemas
 from lathe_analytics.tables import SCHEMA, plumbing
-from lathe_common.consumers import Backoff, ConsumerRuntime
-from lathe_common.db import create_engine, create_session_factory
-from lathe_common.kafka import create_producer, ensure_topics
-from sqlalchemy import select, text
+from lathe_common.kafka import create_producer
+from sqlalchemy import select
 
 from .conftest import interleave, simulate
 from .test_floor_projection import Sandbox, _zero, stable_columns
@@ -38,71 +36,10 @@ pytestmark = pytest.mark.integration
 TABLES = (plumbing.inbox, ReadModelState.__table__, ReadModelSkip.__table__, *FLOOR_TABLES)
 
 
-class _NoDeadLetters:
-    async def send_and_wait(self, *args: object, **kwargs: object) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
-
-class LiveConsumer:
-    """The read model's live consumer on the private topic, as the service runs it."""
-
-    def __init__(self, model, engine, bootstrap: str) -> None:
-        self.model, self.bootstrap = model, bootstrap
-        self.spec = model.consumer()
-        self.runtime = ConsumerRuntime(
-            service="test",
-            session_factory=create_session_factory(engine),
-            inbox=plumbing.inbox,
-            producer=_NoDeadLetters(),  # type: ignore[arg-type]
-            backoff=Backoff(first_seconds=0.05, max_seconds=0.5),
-        )
-        self.stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            *self.model.topics,
-            bootstrap_servers=self.bootstrap,
-            group_id=f"lathe.{self.model.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        try:
-            while not self.stopping.is_set():
-                for tp, records in (await consumer.getmany(timeout_ms=100, max_records=50)).items():
-                    try:
-                        await self.runtime.process_batch(self.spec, records)
-                    except Exception:  # noqa: BLE001 - retried in place, as the runtime does
-                        consumer.seek(tp, records[0].offset)
-                        continue
-                    await consumer.commit({tp: records[-1].offset + 1})
-        finally:
-            await consumer.stop()
-
-
 @pytest.fixture
 async def private() -> AsyncIterator[dict]:
-    url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://", 1).rsplit("/", 1)[0]
-    url += "/lathe_test"
-    tag = uuid.uuid4().hex[:10]
-    schemas = {"live": f"rb_{tag}", "shadow": f"rb_{tag}_shadow", "reference": f"rb_{tag}_ref"}
-    engine = create_engine(url, pool_size=6)
-    async with engine.begin() as conn:
-        for role, schema in schemas.items():
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            if role != "shadow":  # the rebuild makes its own tables there
-                translated = await conn.execution_options(schema_translate_map={SCHEMA: schema})
-                await translated.run_sync(lambda sync: TABLES[0].metadata.create_all(sync, tables=list(TABLES)))
-    topic = f"lathe.test.floor-{tag}.v1"
-    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    await ensure_topics(bootstrap, [topic], partitions=3)
-    try:
-        yield {"url": url, "engine": engine, "schemas": schemas, "topic": topic, "bootstrap": bootstrap}
-    finally:
-        async with engine.begin() as conn:
-            for schema in schemas.values():
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await engine.dispose()
+    async with private_schemas("rb", TABLES) as made:
+        yield made
 
 
 async def _tables(engine, schema: str) -> dict[str, list[tuple]]:
