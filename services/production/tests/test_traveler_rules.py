@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from lathe_production.coating.schemas import LotCoatingStatus, ProcessCoating
 from lathe_production.genealogy.bom_rules import Draw
+from lathe_production.labor.schemas import LaborOfLot, LaborTotal
 from lathe_production.travelers.document import render_traveler
 from lathe_production.travelers.rules import (
     MAX_UNIT_QR_CODES,
@@ -21,8 +22,6 @@ from lathe_production.travelers.rules import (
 )
 from lathe_production.travelers.schemas import (
     HoldsOfLot,
-    LaborOfLot,
-    LaborTotal,
     NonconformancesOfLot,
     StepRead,
     TravelerHeader,

@@ -32,6 +32,7 @@ from lathe_production.coating.schemas import (
 )
 from lathe_production.labor.rules import CLOCK_SKEW
 from lathe_production.labor.service import active_process
+from lathe_production.lots.models import Lot
 from lathe_production.lots.service import Lots
 from lathe_production.outbox import outbox
 from lathe_production.settings import ProductionSettings
@@ -111,7 +112,9 @@ class CoatingLogs(Repository[CoatingLog]):
         return await self.keyset_page(params, NEWEST_FIRST, equal={CoatingLog.lot_id: lot_id})
 
     async def status_of(self, key: str) -> LotCoatingStatus:
-        lot = await Lots(self.session, self.settings).find(key)
+        return await self.status_of_lot(await Lots(self.session, self.settings).find(key))
+
+    async def status_of_lot(self, lot: Lot) -> LotCoatingStatus:
         # Every log's deciding columns (a few per LOT), and the newest logs in full.
         deciding = await self.session.execute(
             select(CoatingLog.process_code, CoatingLog.applied_at, CoatingLog.id, CoatingLog.result).where(

@@ -57,3 +57,17 @@ class LaborEntryRead(BaseModel):
     duration_seconds: Decimal
     recorded_by: str | None = Field(description="the signed-in user who recorded it")
     recorded_at: datetime
+
+
+class LaborTotal(BaseModel):
+    process_code: str
+    activity: str
+    entries: int
+    minutes: Decimal = Field(description="the entries' time added up")
+
+
+class LaborOfLot(BaseModel):
+    entries: int = Field(description="labor entries on the LOT and its units")
+    minutes: Decimal
+    totals: list[LaborTotal] = Field(description="by process and activity, in routing order")
+    items: list[LaborEntryRead] = Field(description="the newest, as many as asked")

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from lathe_common.auth import Principal
 from lathe_common.errors import InvalidInput
 from lathe_common.keyset import CursorParams, Keyset, KeysetPage
 from lathe_common.repository import Repository
 from lathe_contracts.production import LaborEntryRecordedEvent
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lathe_production.labor.models import LaborEntry
 from lathe_production.labor.rules import checked_duration
-from lathe_production.labor.schemas import LaborEntryCreate
+from lathe_production.labor.schemas import LaborEntryCreate, LaborEntryRead, LaborOfLot, LaborTotal
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.service import Lots, Serials
 from lathe_production.outbox import outbox
@@ -115,3 +116,29 @@ class LaborEntries(Repository[LaborEntry]):
             LaborEntry.process_code: process_code,
         }
         return await self.keyset_page(params, NEWEST_FIRST, equal=equal, statement=statement)
+
+    async def of_lot(self, lot_id: uuid.UUID, routing: list[str], *, newest: int) -> LaborOfLot:
+        """Labor on a LOT and its units, added up by process and activity (in ``routing``'s order,
+        then any process off it), and its ``newest`` entries."""
+        seconds = func.sum(LaborEntry.duration_seconds)
+        sums = (
+            await self.session.execute(
+                select(LaborEntry.process_code, LaborEntry.activity, func.count(), seconds)
+                .where(LaborEntry.lot_id == lot_id)
+                .group_by(LaborEntry.process_code, LaborEntry.activity)
+            )
+        ).all()
+        order = {code: n for n, code in enumerate(routing)}
+        totals = [
+            LaborTotal(process_code=code, activity=activity, entries=n, minutes=round(total / 60, 2))
+            for code, activity, n, total in sorted(sums, key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
+        ]
+        entries = await self.session.scalars(
+            NEWEST_FIRST.order(select(LaborEntry).where(LaborEntry.lot_id == lot_id)).limit(newest)
+        )
+        return LaborOfLot(
+            entries=sum(t.entries for t in totals),
+            minutes=round(sum((row[3] for row in sums), Decimal(0)) / 60, 2),
+            totals=totals,
+            items=[LaborEntryRead.model_validate(entry) for entry in entries],
+        )

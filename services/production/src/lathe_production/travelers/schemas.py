@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lathe_production.coating.schemas import LotCoatingStatus
 from lathe_production.holds.schemas import HoldRead
-from lathe_production.labor.schemas import LaborEntryRead
+from lathe_production.labor.schemas import LaborOfLot
 from lathe_production.lots.rules import LotStatus, Shift
 from lathe_production.nonconformances.schemas import NonconformanceRead
 from lathe_production.product_models.schemas import TravelerType
@@ -102,20 +102,6 @@ class HoldsOfLot(BaseModel):
     active: int = Field(description="holds in force on the LOT or its units")
     released: int
     items: list[HoldRead] = Field(description=f"the newest {MAX_LISTED_RECORDS}")
-
-
-class LaborTotal(BaseModel):
-    process_code: str
-    activity: str
-    entries: int
-    minutes: Decimal = Field(description="the entries' time added up")
-
-
-class LaborOfLot(BaseModel):
-    entries: int = Field(description="labor entries on the LOT and its units")
-    minutes: Decimal
-    totals: list[LaborTotal] = Field(description="by process and activity, in routing order")
-    items: list[LaborEntryRead] = Field(description=f"the newest {MAX_LISTED_RECORDS}")
 
 
 class TravelerRead(BaseModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from lathe_common.keyset import CursorParams
 from sqlalchemy import String, func, select
@@ -19,9 +18,7 @@ from lathe_production.genealogy.bom_rules import Draw
 from lathe_production.genealogy.models import Component
 from lathe_production.holds.models import Hold
 from lathe_production.holds.service import Holds
-from lathe_production.labor.models import LaborEntry
-from lathe_production.labor.schemas import LaborEntryRead
-from lathe_production.labor.service import NEWEST_FIRST as LABOR_NEWEST_FIRST
+from lathe_production.labor.service import LaborEntries
 from lathe_production.lots.models import Lot, Serial
 from lathe_production.lots.service import Lots, Serials
 from lathe_production.nonconformances.models import Nonconformance
@@ -44,8 +41,6 @@ from lathe_production.travelers.rules import (
 from lathe_production.travelers.schemas import (
     BomLineRead,
     HoldsOfLot,
-    LaborOfLot,
-    LaborTotal,
     NonconformancesOfLot,
     StepRead,
     TravelerHeader,
@@ -105,35 +100,9 @@ class Travelers:
             unplanned_consumption=[UnplannedRead.model_validate(u) for u in unplanned],
             nonconformances=await self._nonconformances(lot),
             holds=await self._holds(lot),
-            labor=await self._labor(lot, routing),
-            coating=await CoatingLogs(self.session, self.settings).status_of(str(lot.id)),
+            labor=await LaborEntries(self.session, self.settings).of_lot(lot.id, routing, newest=MAX_LISTED_RECORDS),
+            coating=await CoatingLogs(self.session, self.settings).status_of_lot(lot),
             generated_at=datetime.now(UTC),
-        )
-
-    async def _labor(self, lot: Lot, routing: list[str]) -> LaborOfLot:
-        """Labor on the LOT and its units, added up by process and activity (routing order, then any
-        process off it), and the newest entries."""
-        seconds = func.sum(LaborEntry.duration_seconds)
-        sums = (
-            await self.session.execute(
-                select(LaborEntry.process_code, LaborEntry.activity, func.count(), seconds)
-                .where(LaborEntry.lot_id == lot.id)
-                .group_by(LaborEntry.process_code, LaborEntry.activity)
-            )
-        ).all()
-        order = {code: n for n, code in enumerate(routing)}
-        totals = [
-            LaborTotal(process_code=code, activity=activity, entries=n, minutes=round(total / 60, 2))
-            for code, activity, n, total in sorted(sums, key=lambda r: (order.get(r[0], len(order)), r[0], r[1]))
-        ]
-        newest = await self.session.scalars(
-            LABOR_NEWEST_FIRST.order(select(LaborEntry).where(LaborEntry.lot_id == lot.id)).limit(MAX_LISTED_RECORDS)
-        )
-        return LaborOfLot(
-            entries=sum(t.entries for t in totals),
-            minutes=round(sum((row[3] for row in sums), Decimal(0)) / 60, 2),
-            totals=totals,
-            items=[LaborEntryRead.model_validate(entry) for entry in newest],
         )
 
     async def _process_names(self, routing: list[str]) -> dict[str, str]:
@@ -236,7 +205,7 @@ class Travelers:
         """Labels of the LOT's units from ``from_sequence`` on (by sequence in the LOT), at most
         ``limit``, and the sequence the next page starts at (None: no more units)."""
         lot = await Lots(self.session, self.settings).find(key)
-        numbers = await self.unit_numbers(lot, from_sequence=from_sequence, limit=limit + 1)
+        numbers = await self.unit_numbers(lot.id, from_sequence=from_sequence, limit=limit + 1)
         name = await self._model_name(lot)
         units = [
             LabelUnit(number, lot.model_code, name, lot.lot_number, lot.production_date)
@@ -245,11 +214,11 @@ class Travelers:
         following = numbers[limit][0] if len(numbers) > limit else None
         return lot, units, following
 
-    async def unit_numbers(self, lot: Lot, *, from_sequence: int = 1, limit: int) -> list[tuple[int, str]]:
+    async def unit_numbers(self, lot_id: uuid.UUID, *, from_sequence: int = 1, limit: int) -> list[tuple[int, str]]:
         """(sequence in LOT, serial number) of the LOT's units, in order (uq_serials_lot_sequence)."""
         rows = await self.session.execute(
             select(Serial.sequence_in_lot, Serial.serial_number)
-            .where(Serial.lot_id == lot.id, Serial.sequence_in_lot >= from_sequence)
+            .where(Serial.lot_id == lot_id, Serial.sequence_in_lot >= from_sequence)
             .order_by(Serial.sequence_in_lot)
             .limit(limit)
         )
@@ -260,11 +229,5 @@ class Travelers:
 
     async def qr_units(self, lot_id: uuid.UUID, serial_count: int) -> tuple[list[str], int]:
         """The serial numbers a printed traveler shows as QR codes, and how many units it leaves out."""
-        rows = await self.session.scalars(
-            select(Serial.serial_number)
-            .where(Serial.lot_id == lot_id)
-            .order_by(Serial.sequence_in_lot)
-            .limit(MAX_UNIT_QR_CODES)
-        )
-        numbers = list(rows.all())
+        numbers = [number for _, number in await self.unit_numbers(lot_id, limit=MAX_UNIT_QR_CODES)]
         return numbers, max(serial_count - len(numbers), 0)
