@@ -27,7 +27,7 @@ MARKER = "BENCH-GEN-LOT-00000"
 SAMPLES = 500
 
 
-async def _ensure_data(dsn: str) -> float:
+async def ensure_data(dsn: str) -> float:
     conn = await asyncpg.connect(dsn)
     try:
         if await conn.fetchval("SELECT 1 FROM production.lots WHERE lot_number = $1", MARKER):
@@ -67,7 +67,7 @@ async def _ensure_data(dsn: str) -> float:
 
 
 def run() -> Result:
-    generation = asyncio.run(_ensure_data(os.environ["DATABASE_URL"]))
+    generation = asyncio.run(ensure_data(os.environ["DATABASE_URL"]))
     headers = {"Authorization": f"Bearer {admin_token()}"}
     rng = random.Random(7)
     timings: dict[str, list[float]] = {"backward": [], "forward": []}

@@ -9,43 +9,10 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from demo_client import call, exchange
+from demo_client import Demo, call
 
 SUPPLIER, CUSTOMER = "SUP-DEMO-PCB", "CUST-DEMO-CLINIC"
 UNITS, FINISHED = 20, 12  # the work order's units; how many go through the whole routing
-
-
-class Demo:
-    def __init__(self, gateway: str) -> None:
-        self.gateway = gateway
-
-    def login(self, username: str, password: str) -> str:
-        status, tokens = call("POST", f"{self.gateway}/api/v1/auth/login", {"username": username, "password": password})
-        if status != 200:
-            raise SystemExit(f"demo: login of {username} failed ({status}): {tokens}")
-        return tokens["access_token"]
-
-    def post(self, path: str, body: dict, token: str, expect: int = 201) -> dict:
-        status, answer = call("POST", f"{self.gateway}{path}", body, token)
-        if status != expect:
-            raise SystemExit(f"demo: POST {path} failed ({status}): {answer}")
-        return answer
-
-    def get(self, path: str, token: str) -> dict:
-        status, answer = call("GET", f"{self.gateway}{path}", None, token)
-        if status != 200:
-            raise SystemExit(f"demo: GET {path} failed ({status}): {answer}")
-        return answer
-
-    def act(self, path: str, action: str, token: str, body: dict | None = None) -> dict:
-        """An action on a document, with the ETag of the document as just read."""
-        _, _, headers = exchange("GET", f"{self.gateway}{path}", None, token)
-        status, answer, _ = exchange(
-            "POST", f"{self.gateway}{path}/{action}", body, token, {"If-Match": headers["etag"]}
-        )
-        if status != 200:
-            raise SystemExit(f"demo: {action} of {path} failed ({status}): {answer}")
-        return answer
 
 
 def load_demo_orders(gateway: str, admin: str, password: str, model: str, routing: list[str]) -> str:

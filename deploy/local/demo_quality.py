@@ -4,7 +4,7 @@ records, one of them decided REWORK with an electronic signature of the demo qua
 
 from __future__ import annotations
 
-from demo_client import call
+from demo_client import Demo, call
 
 PCB_MODEL = "PCB-CTRL-01"
 PCB_ROUTING = ["P01_LASER_MARKING", "P02_LMA_ASSEMBLY", "P03_SENSOR_INSPECTION"]
@@ -54,13 +54,6 @@ BOM_B = [
 ]
 
 
-def _post(gateway: str, path: str, body: dict, token: str, expect: int = 201) -> dict:
-    status, answer = call("POST", f"{gateway}{path}", body, token)
-    if status != expect:
-        raise SystemExit(f"demo: POST {path} failed ({status}): {answer}")
-    return answer
-
-
 def load_demo_quality(gateway: str, admin: str, quality: str, quality_password: str) -> str:
     status, _ = call(
         "POST",
@@ -77,10 +70,9 @@ def load_demo_quality(gateway: str, admin: str, quality: str, quality_password: 
     )
     if status == 409:
         return "demo PCB, revisions and NCRs already loaded"
-    lot = _post(gateway, "/api/v1/lots", {"model_code": PCB_MODEL, "target_quantity": 6}, admin)
-    units = [
-        u["serial_number"] for u in _post(gateway, f"/api/v1/lots/{lot['id']}/serials", {"count": 6}, admin)["items"]
-    ]
+    demo = Demo(gateway)
+    lot = demo.post("/api/v1/lots", {"model_code": PCB_MODEL, "target_quantity": 6}, admin)
+    units = [u["serial_number"] for u in demo.post(f"/api/v1/lots/{lot['id']}/serials", {"count": 6}, admin)["items"]]
     status, changed = call(
         "PATCH",
         f"{gateway}/api/v1/product-models/{PCB_MODEL}",
@@ -91,8 +83,7 @@ def load_demo_quality(gateway: str, admin: str, quality: str, quality_password: 
         raise SystemExit(f"demo: revising {PCB_MODEL} failed ({status}): {changed}")
 
     def step(unit: str, process: str, **body) -> dict:
-        return _post(
-            gateway,
+        return demo.post(
             "/api/v1/process-data",
             {"serial_number": unit, "process_code": process, "operator": "demo-operator", **body},
             admin,
@@ -107,18 +98,15 @@ def load_demo_quality(gateway: str, admin: str, quality: str, quality_password: 
         elif n < 6:
             step(unit, PCB_ROUTING[2], result="FAIL", defects=["SOLDER_BRIDGE"] if n == 4 else ["TOMBSTONE"])
             failed.append(unit)
-    status, found = call("GET", f"{gateway}/api/v1/nonconformances?serial_number={failed[0]}", None, admin)
-    ncr = found["items"][0]
+    ncr = demo.get(f"/api/v1/nonconformances?serial_number={failed[0]}", admin)["items"][0]
     reason = "bridge between U1 pins 7-8 reflowed by hand"
     record = f"nonconformance/{ncr['id']}/disposition/REWORK"
-    signed = _post(
-        gateway,
+    signed = demo.post(
         "/api/v1/auth/signatures",
         {"password": quality_password, "record": record, "meaning": "approved", "reason": reason},
         quality,
     )
-    _post(
-        gateway,
+    demo.post(
         f"/api/v1/nonconformances/{ncr['id']}/disposition",
         {"disposition": "REWORK", "reason": reason, "meaning": "approved", "signature": signed["signature"]},
         quality,
