@@ -41,14 +41,17 @@ EventsHandler = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
 def _table(
     handlers: Mapping[type[DomainEvent] | tuple[type[DomainEvent], ...], Any],
-) -> dict[str, tuple[type[DomainEvent], Any]]:
-    pairs = [
-        (event, handler) for key, handler in handlers.items() for event in (key if isinstance(key, tuple) else (key,))
-    ]
-    table = {event.event_type: (event, handler) for event, handler in pairs}
-    if len(table) != len(pairs):
+) -> tuple[dict[str, tuple[type[DomainEvent], int]], list[Any]]:
+    """Event type -> (its class, the position of its handler), and the handlers in order."""
+    table: dict[str, tuple[type[DomainEvent], int]] = {}
+    classes = 0
+    for position, key in enumerate(handlers):
+        for event in key if isinstance(key, tuple) else (key,):
+            table[event.event_type] = (event, position)
+            classes += 1
+    if len(table) != classes:
         raise ValueError("two event classes declare the same event type")
-    return table
+    return table, list(handlers.values())
 
 
 def _event_of(event_class: type[E], envelope: Envelope) -> E:
@@ -63,15 +66,15 @@ def _event_of(event_class: type[E], envelope: Envelope) -> E:
 
 def by_event_type(handlers: Mapping[type[DomainEvent], EventHandler]) -> Handler:
     """One consumer handler that sends each event to the handler of its type."""
-    table = _table(handlers)
+    table, ordered = _table(handlers)
 
     async def dispatch(session: AsyncSession, envelope: Envelope) -> None:
         entry = table.get(envelope.type)
         if entry is None:
             logger.debug("skipped %s: no handler for it", envelope.type)
             return
-        event_class, handler = entry
-        await handler(session, _event_of(event_class, envelope))
+        event_class, position = entry
+        await ordered[position](session, _event_of(event_class, envelope))
 
     return dispatch
 
@@ -81,11 +84,7 @@ def batched_by_event_type(
 ) -> BatchHandler:
     """A batch handler that gives each handler the batch's events of its type (or of its tuple of
     types, interleaved), in arrival order."""
-    table = _table(handlers)
-    keys = {
-        event.event_type: n for n, key in enumerate(handlers) for event in (key if isinstance(key, tuple) else (key,))
-    }
-    ordered = list(handlers.values())
+    table, ordered = _table(handlers)
 
     async def dispatch(session: AsyncSession, envelopes: list[Envelope]) -> list[LatheError | None]:
         outcomes: list[LatheError | None] = [None] * len(envelopes)
@@ -95,7 +94,8 @@ def batched_by_event_type(
             if entry is None:
                 continue
             try:
-                by_key.setdefault(keys[envelope.type], []).append(_event_of(entry[0], envelope))
+                event_class, position = entry
+                by_key.setdefault(position, []).append(_event_of(event_class, envelope))
             except InvalidInput as refused:
                 outcomes[n] = refused
         for key, handler in enumerate(ordered):
