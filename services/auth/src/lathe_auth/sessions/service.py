@@ -91,6 +91,19 @@ class Sessions:
         row = (await session.execute(select(User.id, User.password_hash).where(condition))).one_or_none()
         return StoredPassword(row.id, row.password_hash) if row is not None else None
 
+    async def _reauthenticating(self, user_id: uuid.UUID, address: str) -> StoredPassword:
+        """The signed-in account's stored password, for a request that re-enters it (a password
+        change, a signature): 401 ``account_inactive`` once the account is gone, 429 while this
+        account and address are locked out."""
+        async with self.reader() as reader:
+            stored = await self._stored_password(reader, User.id == user_id)
+            locked_until = await self._lockouts(reader).locked_until(user_id, address, datetime.now(UTC))
+        if stored is None:
+            raise Unauthorized("The account no longer exists.", code="account_inactive")
+        if locked_until is not None:
+            raise _locked(locked_until)
+        return stored
+
     async def _lock_account(self, stored: StoredPassword) -> User | None:
         """The account under its row lock, or None if its password changed since ``stored`` was read."""
         user = await self.session.get(User, stored.user_id, with_for_update=True)
@@ -200,13 +213,7 @@ class Sessions:
         while it is locked, a change is refused with 429 and Retry-After (the caller is signed in,
         so saying so tells nothing new)."""
         user_id = uuid.UUID(principal.user_id)
-        async with self.reader() as reader:
-            stored = await self._stored_password(reader, User.id == user_id)
-            locked_until = await self._lockouts(reader).locked_until(user_id, address, datetime.now(UTC))
-        if stored is None:
-            raise Unauthorized("The account no longer exists.", code="account_inactive")
-        if locked_until is not None:
-            raise _locked(locked_until)
+        stored = await self._reauthenticating(user_id, address)
         current_ok = await hashing.verify(stored.password_hash, current_password)
         new_hash = None
         if current_ok:
@@ -235,13 +242,7 @@ class Sessions:
         refused with 429 and Retry-After. The token is single use: the service keeping the record
         stores its id. Nothing is stored here."""
         user_id = uuid.UUID(principal.user_id)
-        async with self.reader() as reader:
-            stored = await self._stored_password(reader, User.id == user_id)
-            locked_until = await self._lockouts(reader).locked_until(user_id, address, datetime.now(UTC))
-        if stored is None:
-            raise Unauthorized("The account no longer exists.", code="account_inactive")
-        if locked_until is not None:
-            raise _locked(locked_until)
+        stored = await self._reauthenticating(user_id, address)
         password_ok = await hashing.verify(stored.password_hash, password)
         user = await self._lock_account(stored)
         if user is None:
