@@ -28,9 +28,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.machine_flood import marking_message, marking_units, produce, units_passed
-from benchmarks.report import Figure, Result
-from benchmarks.stack import admin_token, bench_gateway, extra_process, percentile
+from benchmarks.machine_flood import freshness_figures, marking_message, marking_units, produce, units_passed
+from benchmarks.report import Result
+from benchmarks.stack import admin_token, bench_gateway, extra_process
 
 FLOOD = int(os.environ.get("BENCH_FRESHNESS_FLOOD", "60000"))
 # More analytics processes beside the stack's (replicas: each takes its share of every consumer
@@ -250,10 +250,7 @@ def run() -> Result:
             replicas.enter_context(extra_process("lathe_analytics", 18090 + n))
         with bench_gateway(PORT) as gateway_url:
             found = asyncio.run(_measure(gateway_url, headers, dsn, bootstrap))
-    idle_ms = [s * 1000 for s in found["idle"]]
-    flood_ms = [s * 1000 for s in found["flood"]]
-    p99_flood = percentile(flood_ms, 99)
-    rate = found["flood_recorded_while_probing"] / found["probing_seconds"]
+    freshness, idle_ms, flood_ms = freshness_figures(found)
     return Result(
         benchmark="analytics_freshness",
         description="seconds from a step's commit in production (POST /process-data answered) to the first "
@@ -261,11 +258,7 @@ def run() -> Result:
         f"{POLL_SECONDS * 1000:.0f} ms; idle, then while {FLOOD:,} machine messages are recorded by production at "
         "full speed (their step events reach analytics' consumers too)",
         figures=[
-            Figure("idle p50", percentile(idle_ms, 50), "ms"),
-            Figure("idle p99", percentile(idle_ms, 99), "ms", "< 1000", percentile(idle_ms, 99) < 1000),
-            Figure("under machine flood p50", percentile(flood_ms, 50), "ms"),
-            Figure("under machine flood p99", p99_flood, "ms", "< 1000", p99_flood < 1000),
-            Figure("machine messages recorded per second while probing", rate, "messages/s"),
+            *freshness,
         ],
         comparison={
             "idle_ms": idle_ms,

@@ -33,7 +33,15 @@ import asyncpg
 import httpx
 from httpx_sse import aconnect_sse
 
-from benchmarks.machine_flood import marking_message, marking_units, produce, published_at, step_offsets, units_passed
+from benchmarks.machine_flood import (
+    freshness_figures,
+    marking_message,
+    marking_units,
+    produce,
+    published_at,
+    step_offsets,
+    units_passed,
+)
 from benchmarks.report import Figure, Result
 from benchmarks.stack import admin_token, bench_gateway, percentile
 
@@ -229,10 +237,7 @@ def run() -> Result:
     token = admin_token()
     with bench_gateway(PORT) as gateway_url:
         found = asyncio.run(_measure(gateway_url, token, dsn, bootstrap))
-    idle_ms = [s * 1000 for s in found["idle"]]
-    flood_ms = [s * 1000 for s in found["flood"]]
-    p99_flood = percentile(flood_ms, 99)
-    rate = found["flood_recorded_while_probing"] / found["probing_seconds"]
+    freshness, idle_ms, flood_ms = freshness_figures(found)
     return Result(
         benchmark="analytics_stream_freshness",
         description="milliseconds from a step's commit in production (POST /process-data answered) to its step "
@@ -240,11 +245,7 @@ def run() -> Result:
         f"process; {CLIENTS} more reading everything); idle, then while {FLOOD:,} machine messages are recorded "
         "by production at full speed",
         figures=[
-            Figure("idle p50", percentile(idle_ms, 50), "ms"),
-            Figure("idle p99", percentile(idle_ms, 99), "ms", "< 1000", percentile(idle_ms, 99) < 1000),
-            Figure("under machine flood p50", percentile(flood_ms, 50), "ms"),
-            Figure("under machine flood p99", p99_flood, "ms", "< 1000", p99_flood < 1000),
-            Figure("machine messages recorded per second while probing", rate, "messages/s"),
+            *freshness,
             Figure("under flood, of which production's relay (p50)", percentile(found["relay_ms"] or [0.0], 50), "ms"),
             Figure(
                 "under flood, of which the stream consumer's lag (p50)",

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from benchmarks.stack import copy_units
+from benchmarks.report import Figure
+from benchmarks.stack import copy_units, percentile
 
 MACHINE_TOPIC = "lathe.machine.process-data.v1"
 STEPS_TOPIC = "lathe.production.process-data.v1"  # production's step.recorded events
@@ -132,3 +133,21 @@ async def published_at(bootstrap: str, since: dict[TopicPartition, int], keys: s
     finally:
         await consumer.stop()
     return found
+
+
+def freshness_figures(found: dict) -> tuple[list[Figure], list[float], list[float]]:
+    """The figures a freshness benchmark reports from its probes (``found``: ``idle`` and ``flood``
+    latencies in seconds, ``flood_recorded_while_probing``, ``probing_seconds``), and the idle and
+    flood latencies in milliseconds."""
+    idle_ms = [s * 1000 for s in found["idle"]]
+    flood_ms = [s * 1000 for s in found["flood"]]
+    idle_p99, flood_p99 = percentile(idle_ms, 99), percentile(flood_ms, 99)
+    rate = found["flood_recorded_while_probing"] / found["probing_seconds"]
+    figures = [
+        Figure("idle p50", percentile(idle_ms, 50), "ms"),
+        Figure("idle p99", idle_p99, "ms", "< 1000", idle_p99 < 1000),
+        Figure("under machine flood p50", percentile(flood_ms, 50), "ms"),
+        Figure("under machine flood p99", flood_p99, "ms", "< 1000", flood_p99 < 1000),
+        Figure("machine messages recorded per second while probing", rate, "messages/s"),
+    ]
+    return figures, idle_ms, flood_ms
